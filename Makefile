@@ -1,0 +1,41 @@
+# Every target sets up what it needs: a virtual environment in .venv inside
+# the checkout, with responder installed in it in editable mode.  Twisted
+# finds plugins by scanning sys.path for twisted/plugins/ folders, which an
+# editable install's import hook does not provide, so a .pth file also puts
+# this checkout on the venv's sys.path: `twistd responder` then runs the code
+# in the working tree.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 1984
+
+.PHONY: serve test lint typecheck unit bench clean
+
+serve: $(VENV)/.installed
+	$(BIN)/twistd --nodaemon --pidfile= responder --port $(PORT)
+
+test: lint typecheck unit
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/responder-checkout.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info twisted/plugins/dropin.cache

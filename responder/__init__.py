@@ -1,0 +1,25 @@
+"""
+responder: a small, hard-to-break TCP responder built on Twisted.
+
+Each client's request is logged and answered with a fixed, NUL-terminated
+response, as the C server it grew from did.  The public API is re-exported
+here; the modules behind it are private.
+"""
+
+from ._config import ResponderConfig
+from ._environ import configFromEnvironment
+from ._escape import escapeRequest
+from ._factory import ResponderFactory, ResponderStats
+from ._protocol import ResponderProtocol
+from ._service import ResponderService, makeService
+
+__all__ = [
+    "ResponderConfig",
+    "ResponderFactory",
+    "ResponderProtocol",
+    "ResponderService",
+    "ResponderStats",
+    "configFromEnvironment",
+    "escapeRequest",
+    "makeService",
+]

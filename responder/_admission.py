@@ -1,0 +1,128 @@
+"""
+Who may connect: access rules, connection limits, and a log of refusals
+that a flood cannot flood.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from ._config import Network
+
+REFUSED_BY_ACCESS = "access rules"
+REFUSED_BY_LIMIT = "connection limit"
+REFUSED_BY_PEER_LIMIT = "per-address limit"
+
+
+@dataclass(frozen=True)
+class AccessRules:
+    """
+    Allow and deny lists of networks.  A peer in a denied network is
+    refused; when the allow list is not empty, a peer outside it is refused
+    too.
+    """
+
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = ()
+
+    def permits(self, host: str) -> bool:
+        """
+        Whether C{host} (an IPv4 or IPv6 address) may connect.
+        """
+        address: IPv4Address | IPv6Address = ip_address(host.split("%", 1)[0])
+        # A dual-stack tcp6 listener sees IPv4 clients as ::ffff:a.b.c.d;
+        # rules written for IPv4 must still apply to them.
+        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.deny):
+            return False
+        return not self.allow or any(address in network for network in self.allow)
+
+
+class PeerCounts:
+    """
+    Open connections per peer host, for the per-address limit.  Hosts are
+    dropped when their count reaches zero, so the table only ever holds
+    peers that are connected now.
+    """
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def __getitem__(self, host: str) -> int:
+        return self._counts[host]
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def add(self, host: str) -> None:
+        self._counts[host] += 1
+
+    def remove(self, host: str) -> None:
+        remaining = self._counts[host] - 1
+        if remaining > 0:
+            self._counts[host] = remaining
+        else:
+            del self._counts[host]
+
+
+class RefusalReporter:
+    """
+    Log refused connections without writing a line per connection.
+
+    The first refusal is logged at once; later ones are counted, and a
+    summary line per reason is written at most once per C{interval}.  A
+    flood of a million connections thus costs a few lines, not a million.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock: IReactorTime, interval: float = 10.0) -> None:
+        self._clock = clock
+        self._interval = interval
+        self._pending: Counter[str] = Counter()
+        self._timer: IDelayedCall | None = None
+
+    def refused(self, reason: str, peer: str) -> None:
+        """
+        Note that a connection from C{peer} was refused for C{reason}.
+        """
+        if self._timer is None:
+            self.log.warn(
+                "refused connection from {peer}: {reason}; further refusals "
+                "are summarised every {interval:g} s",
+                peer=peer,
+                reason=reason,
+                interval=self._interval,
+            )
+            self._timer = self._clock.callLater(self._interval, self._summarise)
+        else:
+            self._pending[reason] += 1
+
+    def _summarise(self) -> None:
+        self._timer = None
+        if self._pending:
+            self._flush()
+            self._timer = self._clock.callLater(self._interval, self._summarise)
+
+    def _flush(self) -> None:
+        for reason, count in sorted(self._pending.items()):
+            self.log.warn(
+                "refused {count} more connections in the last {interval:g} s: {reason}",
+                count=count,
+                reason=reason,
+                interval=self._interval,
+            )
+        self._pending.clear()
+
+    def stop(self) -> None:
+        """
+        Write any pending summary now and stop the timer.
+        """
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._flush()

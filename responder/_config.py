@@ -1,0 +1,142 @@
+"""
+The one configuration object, and the checks that turn user text into it.
+
+Command-line options (L{responder.tap.Options}) and environment variables
+(L{responder.configFromEnvironment}) both end here, so a value is checked the
+same way whichever door it came in by.
+"""
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from twisted.internet.endpoints import serverFromString
+
+from ._reactor import installedReactor
+
+DEFAULT_RESPONSE = b"This is the response"
+DEFAULT_PORT = "tcp:1984"
+
+Network = IPv4Network | IPv6Network
+
+# Endpoint types whose listening socket takes a backlog argument.  systemd:
+# sockets arrive already listening; haproxy: passes its arguments on to the
+# endpoint it wraps.
+_BACKLOG_TYPES = frozenset({"tcp", "tcp6", "ssl", "unix"})
+
+
+@dataclass(frozen=True)
+class ResponderConfig:
+    """
+    Everything that decides how responder behaves.
+
+    @ivar endpoints: endpoint descriptions to listen on, as accepted by
+        L{twisted.internet.endpoints.serverFromString}.
+    @ivar response: the reply, sent with a NUL byte appended.
+    @ivar maxRequest: bytes of a request that are kept; the rest is
+        discarded, so a client cannot make the server buffer without bound.
+    @ivar timeout: seconds a connection may take to complete its request
+        before it is closed (and aborted if it will not close).
+    @ivar maxConnections: open connections allowed at once; C{None} for no
+        limit.
+    @ivar maxPerIP: open connections allowed at once from one address;
+        C{None} for no limit.
+    @ivar busyResponse: sent (with a NUL) to a connection refused by a limit,
+        before it is closed; C{None} closes it without a word.
+    @ivar allow: if not empty, only peers in these networks are served.
+    @ivar deny: peers in these networks are never served.
+    @ivar backlog: listen queue length for endpoints that take one.
+    @ivar drainTimeout: seconds a stopping server waits for open
+        connections to finish before it aborts them.
+    @ivar quiet: do not log requests.
+    """
+
+    endpoints: tuple[str, ...] = (DEFAULT_PORT,)
+    response: bytes = DEFAULT_RESPONSE
+    maxRequest: int = 1024
+    timeout: float = 30.0
+    maxConnections: int | None = None
+    maxPerIP: int | None = None
+    busyResponse: bytes | None = None
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = ()
+    backlog: int = 4096
+    drainTimeout: float = 10.0
+    quiet: bool = False
+
+
+def positiveInt(text: str) -> int:
+    """
+    Parse a whole number greater than zero.
+
+    @raise ValueError: with a message naming C{text}.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{text!r} is not greater than zero")
+    return value
+
+
+positiveInt.coerceDoc = "A whole number greater than zero."  # type: ignore[attr-defined]
+
+
+def positiveSeconds(text: str) -> float:
+    """
+    Parse a duration in seconds, greater than zero.
+
+    @raise ValueError: with a message naming C{text}.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{text!r} is not a finite number of seconds above zero")
+    return value
+
+
+positiveSeconds.coerceDoc = "Seconds, greater than zero."  # type: ignore[attr-defined]
+
+
+def parseNetwork(text: str) -> Network:
+    """
+    Parse an IPv4 or IPv6 network in CIDR notation; a bare address is a
+    network of one.
+
+    @raise ValueError: with a message naming C{text}.
+    """
+    try:
+        return ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP network such as 10.0.0.0/8") from None
+
+
+def parseEndpoint(text: str, backlog: int) -> str:
+    """
+    Turn a port number or endpoint description into a checked endpoint
+    description.
+
+    A bare number means TCP on every IPv4 interface, as in the seed's C
+    server.  Endpoint types that take a listen backlog get C{backlog} unless
+    the description sets its own.
+
+    @raise ValueError: with a message naming C{text} and what is wrong.
+    """
+    description = text.strip()
+    if description.isdigit():
+        if not 0 <= int(description) <= 65535:
+            raise ValueError(f"port {description} is out of range (0-65535)")
+        description = f"tcp:{description}"
+    kind = description.removeprefix("haproxy:").split(":", 1)[0]
+    if kind in _BACKLOG_TYPES and ":backlog=" not in description:
+        description += f":backlog={backlog}"
+    # serverFromString checks the whole description (types, arguments,
+    # certificate files, inherited systemd sockets) without listening.
+    try:
+        serverFromString(installedReactor(), description)
+    except Exception as e:
+        reason = str(e) or type(e).__name__
+        raise ValueError(f"bad endpoint {text!r}: {reason}") from None
+    return description

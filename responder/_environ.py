@@ -1,0 +1,61 @@
+"""
+Configuration from environment variables, for the tac file and for
+containers.
+
+Each variable is the long option's name in upper case with C{RESPONDER_}
+in front and dashes as underscores: C{RESPONDER_PORT}, C{RESPONDER_MAX_REQUEST},
+... .  Options that may be repeated (C{--listen}, C{--allow}, C{--deny}) take
+a list separated by spaces or commas; flags (C{--quiet}) take 1/true/yes or
+0/false/no.  The variables are turned into command-line arguments and parsed
+by L{responder.tap.Options}, so both ways in accept and check exactly the
+same things.
+"""
+
+from collections.abc import Mapping
+
+from ._config import ResponderConfig
+
+PREFIX = "RESPONDER_"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
+    """
+    Build a L{ResponderConfig} from C{RESPONDER_*} variables in C{environ}.
+
+    @raise SystemExit: with a one-line message, for an unknown variable or a
+        bad value.
+    """
+    from .tap import Options
+
+    options = Options()
+    flags = {long for long, short, doc in options.optFlags}
+    repeatable = {"listen", "allow", "deny"}
+    parameters = {row[0] for row in options.optParameters} | repeatable
+    argv: list[str] = []
+    for variable, value in sorted(environ.items()):
+        if not variable.startswith(PREFIX):
+            continue
+        name = variable.removeprefix(PREFIX).lower().replace("_", "-")
+        if name in flags:
+            argv += _flag(variable, name, value)
+        elif name in repeatable:
+            for item in value.replace(",", " ").split():
+                argv.append(f"--{name}={item}")
+        elif name in parameters:
+            argv.append(f"--{name}={value}")
+        else:
+            raise SystemExit(f"responder: unknown environment variable {variable}")
+    options.parseOptions(argv)
+    config: ResponderConfig = options.config
+    return config
+
+
+def _flag(variable: str, name: str, value: str) -> list[str]:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return [f"--{name}"]
+    if lowered in _FALSE:
+        return []
+    raise SystemExit(f"responder: {variable}={value!r} is not one of 1/0, true/false")

@@ -1,0 +1,229 @@
+"""
+The factory: configuration and everything shared between connections.
+"""
+
+from dataclasses import dataclass
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from ._address import describeAddress, hostOf
+from ._admission import (
+    REFUSED_BY_ACCESS,
+    REFUSED_BY_LIMIT,
+    REFUSED_BY_PEER_LIMIT,
+    AccessRules,
+    PeerCounts,
+    RefusalReporter,
+)
+from ._config import ResponderConfig
+from ._escape import escapeRequest
+from ._protocol import ResponderProtocol
+from ._reactor import installedReactor
+
+
+@dataclass
+class ResponderStats:
+    """
+    Counters since the factory was made.
+
+    @ivar requests: requests answered.
+    @ivar timedOut: connections closed because their deadline passed.
+    @ivar aborted: connections aborted because they would not close.
+    @ivar refused: connections refused, by reason.
+    """
+
+    requests: int = 0
+    timedOut: int = 0
+    aborted: int = 0
+    refusedByAccess: int = 0
+    refusedByLimit: int = 0
+
+
+class _Refused(Protocol):
+    """
+    A connection refused by a limit or an access rule: send the busy reply,
+    if there is one, and close.  A protocol is needed even to say no,
+    because wrapping factories (C{haproxy:}) cannot cope with C{None} from
+    C{buildProtocol}.
+    """
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.reply = reply
+
+    def connectionMade(self) -> None:
+        if self.reply is not None:
+            self.transport.write(self.reply)  # type: ignore[union-attr]
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+
+class ResponderFactory(Factory[Protocol]):
+    """
+    Make L{ResponderProtocol}s and hold what they share: the configuration,
+    the response, open connections, limits and counters.
+
+    @ivar config: the L{ResponderConfig} in force.
+    @ivar clock: the time source for deadlines; a L{task.Clock} in tests.
+    @ivar log: where requests and events are logged.
+    @ivar responseBytes: the exact bytes each answer consists of.
+    @ivar connections: the protocols of the connections open now.
+    @ivar stats: L{ResponderStats} counters.
+    """
+
+    protocol = ResponderProtocol
+    log = Logger(namespace="responder")
+    #: The service logs each address it listens on; Twisted's own
+    #: "Starting factory" lines would only repeat that.
+    noisy = False
+
+    #: Seconds a connection that will not close (a client that does not read
+    #: what we wrote) gets after its polite close, before it is aborted.
+    abortDelay = 5.0
+
+    def __init__(
+        self,
+        config: ResponderConfig | None = None,
+        clock: IReactorTime | None = None,
+    ) -> None:
+        if config is None:
+            config = ResponderConfig()
+        self.config = config
+        self.clock = installedReactor() if clock is None else clock
+        self.responseBytes = config.response + b"\0"
+        self.connections: set[ResponderProtocol] = set()
+        self.stats = ResponderStats()
+        self._access = AccessRules(config.allow, config.deny)
+        self._peers = PeerCounts()
+        self._refusals = RefusalReporter(self.clock)
+        self._sweeper = LoopingCall(self.sweep)
+        self._sweeper.clock = self.clock
+        self._sweepInterval = min(1.0, config.timeout / 4)
+        self._drained: Deferred[None] | None = None
+        self._drainDeadline: IDelayedCall | None = None
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
+        assert addr is not None, "a listening port always passes the peer"
+        refusal = self._refusal(addr)
+        if refusal is not None:
+            self._refusals.refused(refusal, describeAddress(addr))
+            if refusal == REFUSED_BY_ACCESS:
+                self.stats.refusedByAccess += 1
+                return _Refused(None)
+            self.stats.refusedByLimit += 1
+            busy = self.config.busyResponse
+            return _Refused(None if busy is None else busy + b"\0")
+        return super().buildProtocol(addr)
+
+    def _refusal(self, addr: IAddress) -> str | None:
+        """
+        Why a connection from C{addr} must be refused, or C{None} to serve it.
+        """
+        config = self.config
+        limit = config.maxConnections
+        if limit is not None and len(self.connections) >= limit:
+            return REFUSED_BY_LIMIT
+        host = hostOf(addr)
+        if host is None:
+            return None
+        if (config.allow or config.deny) and not self._access.permits(host):
+            return REFUSED_BY_ACCESS
+        perPeer = config.maxPerIP
+        if perPeer is not None and self._peers[host] >= perPeer:
+            return REFUSED_BY_PEER_LIMIT
+        return None
+
+    def connectionOpened(self, protocol: ResponderProtocol) -> None:
+        """
+        Track a new connection and give it its deadline.
+        """
+        protocol.deadline = self.clock.seconds() + self.config.timeout
+        self.connections.add(protocol)
+        if protocol.peerHost is not None:
+            self._peers.add(protocol.peerHost)
+        if not self._sweeper.running:
+            self._sweeper.start(self._sweepInterval, now=False)
+
+    def connectionClosed(self, protocol: ResponderProtocol) -> None:
+        """
+        Forget a connection that has gone.
+        """
+        self.connections.discard(protocol)
+        if protocol.peerHost is not None:
+            self._peers.remove(protocol.peerHost)
+        if not self.connections:
+            if self._sweeper.running:
+                self._sweeper.stop()
+            if self._drained is not None:
+                self._finishDrain()
+
+    def stopFactory(self) -> None:
+        """
+        No port is listening any more, so nothing more can be refused:
+        write the last summary of refusals.
+        """
+        self._refusals.stop()
+
+    def drain(self, timeout: float) -> Deferred[None]:
+        """
+        Wait until every open connection has finished, or until C{timeout}
+        seconds have passed, then abort what is left.
+
+        @return: a L{Deferred} that fires once no connection is open.
+        """
+        if not self.connections:
+            return succeed(None)
+        self.log.info(
+            "waiting up to {timeout:g} s for {count} open connections to finish",
+            timeout=timeout,
+            count=len(self.connections),
+        )
+        self._drained = Deferred()
+        self._drainDeadline = self.clock.callLater(timeout, self._abortAll)
+        return self._drained
+
+    def _finishDrain(self) -> None:
+        drained, self._drained = self._drained, None
+        if self._drainDeadline is not None and self._drainDeadline.active():
+            self._drainDeadline.cancel()
+        self._drainDeadline = None
+        drained.callback(None)  # type: ignore[union-attr]
+
+    def _abortAll(self) -> None:
+        self.log.warn(
+            "aborting {count} connections that did not finish in time",
+            count=len(self.connections),
+        )
+        for protocol in list(self.connections):
+            self.stats.aborted += 1
+            protocol.transport.abortConnection()
+
+    def requestReceived(self, protocol: ResponderProtocol, request: bytes) -> None:
+        """
+        Count and log a request that is about to be answered.
+        """
+        self.stats.requests += 1
+        if not self.config.quiet:
+            self.log.info(
+                "{peer} {request}",
+                peer=describeAddress(protocol.transport.getPeer()),
+                request=escapeRequest(request),
+            )
+
+    def sweep(self) -> None:
+        """
+        Close connections whose deadline has passed, and abort those that
+        were already closing and still have not gone: a client that never
+        reads can keep a polite close waiting for ever.
+        """
+        now = self.clock.seconds()
+        for protocol in [p for p in self.connections if p.deadline <= now]:
+            if protocol.closing:
+                self.stats.aborted += 1
+                protocol.transport.abortConnection()
+            else:
+                self.stats.timedOut += 1
+                protocol.deadline = now + self.abortDelay
+                protocol.close()

@@ -1,0 +1,97 @@
+"""
+One connection's worth of responder: read a request, answer, close.
+"""
+
+from typing import TYPE_CHECKING
+
+from twisted.internet.interfaces import IHalfCloseableProtocol, ITCPTransport
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ._address import hostOf
+
+if TYPE_CHECKING:
+    from ._factory import ResponderFactory
+
+
+@implementer(IHalfCloseableProtocol)
+class ResponderProtocol(Protocol):
+    """
+    Answer the first chunk of data a client sends, as the seed's C server
+    does with its single C{recv}: the request is that chunk up to its first
+    NUL byte, cut to the factory's C{maxRequest}; the answer is the factory's
+    response plus a NUL; then the connection is closed once the answer has
+    been written out.  Anything the client sends later is ignored.
+
+    A request that TCP splits across several segments is therefore answered
+    on its first part, exactly like the seed; clients that need whole
+    requests use keep-alive mode, where a delimiter ends each request.
+
+    A client that half-closes without sending gets the answer to an empty
+    request, as the seed's C{recv} returns 0 and it answers anyway.
+
+    The connection's deadline (see L{ResponderFactory.sweep}) is the only
+    timer: the factory checks all deadlines together, so a connection costs
+    no timer of its own.
+
+    @ivar deadline: when this connection is next due to be closed (or
+        aborted, once closing), in the factory clock's seconds.
+    @ivar answered: whether the request has been answered.
+    @ivar closing: whether the connection has been asked to close; past
+        its deadline, a closing connection is aborted.
+    @ivar peerHost: the IP address this connection counts against in the
+        per-address limit, taken when it opened (behind C{haproxy:} the peer
+        changes once the PROXY header has been read).
+    """
+
+    factory: "ResponderFactory"
+    transport: ITCPTransport
+    deadline: float = 0.0
+    answered: bool = False
+    closing: bool = False
+    peerHost: str | None = None
+
+    def connectionMade(self) -> None:
+        self.peerHost = hostOf(self.transport.getPeer())
+        self.factory.connectionOpened(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.answered:
+            return
+        request = data[: self.factory.config.maxRequest]
+        end = request.find(b"\0")
+        if end >= 0:
+            request = request[:end]
+        self.answer(request)
+
+    def answer(self, request: bytes) -> None:
+        """
+        Log C{request}, write the response and close the connection once it
+        has been written.
+        """
+        self.answered = True
+        self.factory.requestReceived(self, request)
+        self.transport.write(self.factory.responseBytes)
+        self.close()
+
+    def close(self) -> None:
+        """
+        Close once everything written so far has been sent.
+        """
+        self.closing = True
+        self.transport.loseConnection()
+
+    def readConnectionLost(self) -> None:
+        if not self.answered:
+            self.answer(b"")
+
+    def writeConnectionLost(self) -> None:
+        """
+        The client cannot be written to any more; nothing is left to do but
+        close.
+        """
+        self.close()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.factory.connectionClosed(self)

@@ -1,0 +1,185 @@
+"""
+twistd support: the command-line options of C{twistd responder} and the
+service they make.  The plugin in C{twisted/plugins/responder_plugin.py}
+names this module, so it is only imported when responder is used.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twisted.python import usage
+
+from ._config import (
+    DEFAULT_PORT,
+    DEFAULT_RESPONSE,
+    ResponderConfig,
+    parseEndpoint,
+    parseNetwork,
+    positiveInt,
+    positiveSeconds,
+)
+from ._service import ResponderService
+from ._service import makeService as _makeService
+
+_DEFAULTS = ResponderConfig()
+
+
+def _parameter(
+    name: str, default: object, doc: str, parse: Callable[[str], object]
+) -> list[Any]:
+    """
+    An C{optParameters} row whose value is checked by C{parse}, with errors
+    that name the option as well as the value.
+    """
+
+    def coerce(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise ValueError(f"--{name}: {e}") from None
+
+    coerce.coerceDoc = parse.coerceDoc  # type: ignore[attr-defined]
+    return [name, None, default, doc, coerce]
+
+
+class Options(usage.Options):
+    """
+    Options for C{twistd responder}.  They follow C{twistd web}: C{--port}
+    sets one endpoint, C{--listen} adds one and may be repeated.
+    """
+
+    synopsis = "[options]"
+    longdesc = (
+        "A TCP responder: each client's first request is logged and answered "
+        "with a fixed, NUL-terminated response, then the connection is closed."
+    )
+
+    optParameters: list[list[Any]] = [
+        [
+            "port",
+            "p",
+            None,
+            "Port number or endpoint description to listen on, such as "
+            "tcp:1984:interface=127.0.0.1, tcp6:1984, unix:/run/responder.sock, "
+            "ssl:1984:privateKey=key.pem:certKey=cert.pem, "
+            "systemd:domain=INET:index=0, haproxy:tcp:1984. "
+            f"[default: {DEFAULT_PORT}]",
+        ],
+        [
+            "response",
+            "r",
+            DEFAULT_RESPONSE.decode(),
+            "Response text, sent as UTF-8 with a NUL byte appended.",
+        ],
+        _parameter(
+            "max-request",
+            _DEFAULTS.maxRequest,
+            "Bytes of a request that are kept; the rest is discarded.",
+            positiveInt,
+        ),
+        _parameter(
+            "timeout",
+            _DEFAULTS.timeout,
+            "Seconds a connection gets to complete its request.",
+            positiveSeconds,
+        ),
+        _parameter(
+            "max-connections",
+            None,
+            "Open connections allowed at once; more are refused. [default: no limit]",
+            positiveInt,
+        ),
+        _parameter(
+            "max-per-ip",
+            None,
+            "Open connections allowed at once from one IP address. [default: no limit]",
+            positiveInt,
+        ),
+        [
+            "busy-response",
+            None,
+            None,
+            "Text sent (with a NUL) to connections refused by a limit before "
+            "they are closed. [default: close without a reply]",
+        ],
+        _parameter(
+            "backlog",
+            _DEFAULTS.backlog,
+            "Listen queue length for tcp:, tcp6:, ssl: and unix: endpoints "
+            "(the kernel caps it at net.core.somaxconn).",
+            positiveInt,
+        ),
+        _parameter(
+            "drain-timeout",
+            _DEFAULTS.drainTimeout,
+            "Seconds a stopping server lets open connections finish.",
+            positiveSeconds,
+        ),
+    ]
+
+    optFlags = [["quiet", "q", "Do not log requests."]]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["listen"] = []
+        self["allow"] = []
+        self["deny"] = []
+
+    def opt_listen(self, endpoint: str) -> None:
+        """Also listen on this port or endpoint; may be repeated."""
+        self["listen"].append(endpoint)
+
+    def opt_allow(self, network: str) -> None:
+        """Serve only this network (CIDR); may be repeated. [default: all]"""
+        self["allow"].append(parseNetwork(network))
+
+    def opt_deny(self, network: str) -> None:
+        """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
+        self["deny"].append(parseNetwork(network))
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """
+        Parse, and turn any usage error into a one-line message and a
+        non-zero exit.
+
+        twistd answers a L{usage.UsageError} by printing its whole --help
+        before the message, which buries the one line that matters; this
+        prints only that line, naming the bad value.
+        """
+        try:
+            super().parseOptions(options)  # type: ignore[no-untyped-call]
+        except (usage.UsageError, ValueError) as e:
+            message = str(e).removeprefix("Parameter type enforcement failed: ")
+            raise SystemExit(f"responder: {message}") from None
+
+    def postOptions(self) -> None:
+        """
+        Check the endpoints and build L{config}.
+        """
+        backlog = self["backlog"]
+        given = [self["port"]] if self["port"] is not None else []
+        given += self["listen"]
+        busy = self["busy-response"]
+        self.config = ResponderConfig(
+            endpoints=tuple(
+                parseEndpoint(text, backlog) for text in given or [DEFAULT_PORT]
+            ),
+            response=self["response"].encode(),
+            maxRequest=self["max-request"],
+            timeout=self["timeout"],
+            maxConnections=self["max-connections"],
+            maxPerIP=self["max-per-ip"],
+            busyResponse=None if busy is None else busy.encode(),
+            allow=tuple(self["allow"]),
+            deny=tuple(self["deny"]),
+            backlog=backlog,
+            drainTimeout=self["drain-timeout"],
+            quiet=bool(self["quiet"]),
+        )
+
+
+def makeService(options: Options) -> ResponderService:
+    """
+    Make the service for C{twistd responder}.
+    """
+    return _makeService(options.config)

@@ -1,0 +1,16 @@
+# Run with: twistd -ny tac/responder.tac
+#
+# Configured by environment variables, one per option of `twistd responder`:
+# RESPONDER_PORT (a port number or endpoint description, default 1984),
+# RESPONDER_LISTEN, RESPONDER_RESPONSE, RESPONDER_MAX_REQUEST,
+# RESPONDER_TIMEOUT, RESPONDER_MAX_CONNECTIONS, RESPONDER_MAX_PER_IP,
+# RESPONDER_BUSY_RESPONSE, RESPONDER_ALLOW, RESPONDER_DENY, RESPONDER_BACKLOG,
+# RESPONDER_DRAIN_TIMEOUT, RESPONDER_QUIET.  See the README.
+import os
+
+from twisted.application.service import Application
+
+from responder import configFromEnvironment, makeService
+
+application = Application("responder")
+makeService(configFromEnvironment(os.environ)).setServiceParent(application)
