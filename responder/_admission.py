@@ -78,10 +78,11 @@ class RefusalReporter:
     flood of a million connections thus costs a few lines, not a million.
     """
 
-    log = Logger()
-
-    def __init__(self, clock: IReactorTime, interval: float = 10.0) -> None:
+    def __init__(
+        self, clock: IReactorTime, log: Logger, interval: float = 10.0
+    ) -> None:
         self._clock = clock
+        self.log = log
         self._interval = interval
         self._pending: Counter[str] = Counter()
         self._timer: IDelayedCall | None = None

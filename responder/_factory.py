@@ -67,7 +67,7 @@ class ResponderFactory(Factory[Protocol]):
 
     @ivar config: the L{ResponderConfig} in force.
     @ivar clock: the time source for deadlines; a L{task.Clock} in tests.
-    @ivar log: where requests and events are logged.
+    @ivar log: the L{Logger} requests and events are logged to.
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
@@ -87,17 +87,20 @@ class ResponderFactory(Factory[Protocol]):
         self,
         config: ResponderConfig | None = None,
         clock: IReactorTime | None = None,
+        log: Logger | None = None,
     ) -> None:
         if config is None:
             config = ResponderConfig()
         self.config = config
         self.clock = installedReactor() if clock is None else clock
+        if log is not None:
+            self.log = log
         self.responseBytes = config.response + b"\0"
         self.connections: set[ResponderProtocol] = set()
         self.stats = ResponderStats()
         self._access = AccessRules(config.allow, config.deny)
         self._peers = PeerCounts()
-        self._refusals = RefusalReporter(self.clock)
+        self._refusals = RefusalReporter(self.clock, self.log)
         self._sweeper = LoopingCall(self.sweep)
         self._sweeper.clock = self.clock
         self._sweepInterval = min(1.0, config.timeout / 4)

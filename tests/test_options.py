@@ -1,0 +1,256 @@
+"""
+From command line and environment to a configuration, and from a
+configuration to listening endpoints, on a L{MemoryReactor}.
+"""
+
+import os
+from ipaddress import ip_network
+from pathlib import Path
+
+from twisted.application.service import IServiceCollection
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from responder import (
+    ResponderConfig,
+    ResponderService,
+    configFromEnvironment,
+    makeService,
+)
+from responder.tap import Options
+
+from .tls import writeCertificate
+
+TAC = Path(__file__).resolve().parent.parent / "tac" / "responder.tac"
+
+
+def parse(*argv: str) -> ResponderConfig:
+    options = Options()
+    options.parseOptions(list(argv))
+    config: ResponderConfig = options.config
+    return config
+
+
+class OptionTests(SynchronousTestCase):
+    def test_defaults(self) -> None:
+        """
+        With no options: the seed's port and response, with a listen backlog
+        that survives bursts.
+        """
+        self.assertEqual(parse(), ResponderConfig(endpoints=("tcp:1984:backlog=4096",)))
+
+    def test_port_number(self) -> None:
+        self.assertEqual(parse("--port", "2000").endpoints, ("tcp:2000:backlog=4096",))
+
+    def test_endpoint_forms(self) -> None:
+        """
+        Each endpoint type is accepted; those with a listen queue get the
+        backlog unless they set their own.
+        """
+        cases = {
+            "tcp:0:interface=127.0.0.1": "tcp:0:interface=127.0.0.1:backlog=4096",
+            "tcp6:0": "tcp6:0:backlog=4096",
+            "unix:/tmp/r.sock": "unix:/tmp/r.sock:backlog=4096",
+            "haproxy:tcp:0": "haproxy:tcp:0:backlog=4096",
+            "tcp:0:backlog=7": "tcp:0:backlog=7",
+        }
+        for given, expected in cases.items():
+            self.assertEqual(parse("--port", given).endpoints, (expected,), given)
+
+    def test_ssl(self) -> None:
+        key, cert = writeCertificate(Path(self.mktemp()))
+        [endpoint] = parse("--port", f"ssl:0:privateKey={key}:certKey={cert}").endpoints
+        self.assertEqual(
+            endpoint, f"ssl:0:privateKey={key}:certKey={cert}:backlog=4096"
+        )
+
+    def test_listen_repeated(self) -> None:
+        """
+        As in C{twistd web}: C{--port} and every C{--listen} are served.
+        """
+        config = parse("--port", "1", "--listen", "tcp6:2", "--listen", "unix:/tmp/x")
+        self.assertEqual(
+            config.endpoints,
+            ("tcp:1:backlog=4096", "tcp6:2:backlog=4096", "unix:/tmp/x:backlog=4096"),
+        )
+
+    def test_listen_alone_replaces_default(self) -> None:
+        self.assertEqual(parse("--listen", "3").endpoints, ("tcp:3:backlog=4096",))
+
+    def test_every_option(self) -> None:
+        config = parse(
+            "--response", "pong ✓",
+            "--max-request", "64",
+            "--timeout", "2.5",
+            "--max-connections", "100",
+            "--max-per-ip", "5",
+            "--busy-response", "busy",
+            "--allow", "10.0.0.0/8",
+            "--allow", "::1",
+            "--deny", "10.9.0.0/16",
+            "--backlog", "128",
+            "--drain-timeout", "3",
+            "--quiet",
+        )  # fmt: skip
+        self.assertEqual(
+            config,
+            ResponderConfig(
+                endpoints=("tcp:1984:backlog=128",),
+                response="pong ✓".encode(),
+                maxRequest=64,
+                timeout=2.5,
+                maxConnections=100,
+                maxPerIP=5,
+                busyResponse=b"busy",
+                allow=(ip_network("10.0.0.0/8"), ip_network("::1/128")),
+                deny=(ip_network("10.9.0.0/16"),),
+                backlog=128,
+                drainTimeout=3.0,
+                quiet=True,
+            ),
+        )
+
+    def test_help_shows_every_option_with_default(self) -> None:
+        text = str(Options())
+        for option in (
+            "--port", "--listen", "--response", "--max-request", "--timeout",
+            "--max-connections", "--max-per-ip", "--busy-response", "--allow",
+            "--deny", "--backlog", "--drain-timeout", "--quiet",
+        ):  # fmt: skip
+            self.assertIn(option, text)
+        for default in ("tcp:1984", "This is the response", "1024", "30.0", "4096"):
+            self.assertIn(f"[default: {default}]", text)
+
+
+class BadOptionTests(SynchronousTestCase):
+    """
+    Bad input exits with one line that names the bad value.
+    """
+
+    def assertRejected(self, argv: list[str], *expected: str) -> None:
+        with self.assertRaises(SystemExit) as caught:
+            parse(*argv)
+        message = str(caught.exception.code)
+        self.assertTrue(message.startswith("responder: "), message)
+        self.assertNotIn("\n", message)
+        for text in expected:
+            self.assertIn(text, message)
+
+    def test_bad_values(self) -> None:
+        self.assertRejected(["--port", "99999"], "99999", "out of range")
+        self.assertRejected(["--port", "tcp:abc"], "tcp:abc")
+        self.assertRejected(["--port", "bogus:1"], "bogus:1", "Unknown endpoint type")
+        self.assertRejected(["--listen", "tcp:1:nonsense=1"], "tcp:1:nonsense=1")
+        self.assertRejected(["--port", "ssl:0:privateKey=/nonexistent"], "/nonexistent")
+        self.assertRejected(["--port", "systemd:domain=INET:index=0"], "systemd")
+        self.assertRejected(["--timeout", "-1"], "--timeout", "'-1'")
+        self.assertRejected(["--timeout", "inf"], "--timeout", "'inf'")
+        self.assertRejected(["--max-request", "0"], "--max-request", "'0'")
+        self.assertRejected(["--max-per-ip", "x"], "--max-per-ip", "'x'")
+        self.assertRejected(["--allow", "10.0.0.0/33"], "10.0.0.0/33")
+        self.assertRejected(["--deny", "example.com"], "example.com")
+
+    def test_unknown_option(self) -> None:
+        self.assertRejected(["--bogus"], "--bogus")
+
+
+class EnvironmentTests(SynchronousTestCase):
+    """
+    The tac file's configuration: C{RESPONDER_*} variables, checked by the
+    same parser as the options.
+    """
+
+    def test_empty(self) -> None:
+        self.assertEqual(configFromEnvironment({"HOME": "/root"}), parse())
+
+    def test_variables(self) -> None:
+        config = configFromEnvironment(
+            {
+                "RESPONDER_PORT": "2000",
+                "RESPONDER_LISTEN": "tcp6:2001, unix:/tmp/r",
+                "RESPONDER_RESPONSE": "hi",
+                "RESPONDER_MAX_REQUEST": "10",
+                "RESPONDER_ALLOW": "10.0.0.0/8 ::1",
+                "RESPONDER_QUIET": "yes",
+            }
+        )
+        expected = parse(
+            "--port", "2000",
+            "--listen", "tcp6:2001",
+            "--listen", "unix:/tmp/r",
+            "--response", "hi",
+            "--max-request", "10",
+            "--allow", "10.0.0.0/8",
+            "--allow", "::1",
+            "--quiet",
+        )  # fmt: skip
+        self.assertEqual(config, expected)
+
+    def test_false_flag(self) -> None:
+        self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": "0"}).quiet)
+
+    def test_bad_values(self) -> None:
+        for environ, expected in [
+            ({"RESPONDER_PORT": "nope"}, "nope"),
+            ({"RESPONDER_TIMEOUT": "soon"}, "soon"),
+            ({"RESPONDER_QUIET": "maybe"}, "RESPONDER_QUIET"),
+            ({"RESPONDER_PROT": "1984"}, "RESPONDER_PROT"),
+        ]:
+            with self.assertRaises(SystemExit) as caught:
+                configFromEnvironment(environ)
+            self.assertIn(expected, str(caught.exception.code))
+
+
+class ServiceTests(SynchronousTestCase):
+    """
+    L{makeService} listens on every endpoint, with the configured backlog.
+    """
+
+    def test_endpoints(self) -> None:
+        reactor = MemoryReactorClock()
+        config = parse(
+            "--port", "tcp:1984:interface=127.0.0.1",
+            "--listen", "tcp6:1985",
+            "--listen", "unix:/tmp/responder-test.sock",
+            "--listen", "haproxy:tcp:1986",
+            "--backlog", "77",
+        )  # fmt: skip
+        service = makeService(config, reactor)
+        self.assertIsInstance(service, ResponderService)
+        self.assertEqual(len(list(IServiceCollection(service))), 4)
+        service.privilegedStartService()
+        service.startService()
+        self.assertEqual(
+            [
+                (port, backlog, interface)
+                for port, _, backlog, interface in reactor.tcpServers
+            ],
+            [(1984, 77, "127.0.0.1"), (1985, 77, "::"), (1986, 77, "")],
+        )
+        [(path, factory, backlog, _, _)] = reactor.unixServers
+        self.assertEqual((path, backlog), ("/tmp/responder-test.sock", 77))
+        self.assertIs(factory, service.factory)
+        # haproxy: wraps the same factory.
+        self.assertIs(reactor.tcpServers[2][1].wrappedFactory, service.factory)  # type: ignore[attr-defined]
+
+    def test_stop_without_connections(self) -> None:
+        reactor = MemoryReactorClock()
+        service = makeService(parse("--port", "0"), reactor)
+        service.startService()
+        self.successResultOf(service.stopService())
+
+    def test_tac(self) -> None:
+        """
+        The tac file builds its service with L{makeService} from the
+        environment.
+        """
+        self.patch(
+            os, "environ", {"RESPONDER_PORT": "tcp:0", "RESPONDER_RESPONSE": "tac"}
+        )
+        namespace: dict[str, object] = {}
+        exec(compile(TAC.read_text(), str(TAC), "exec"), namespace)
+        [service] = list(IServiceCollection(namespace["application"]))
+        self.assertIsInstance(service, ResponderService)
+        self.assertEqual(
+            service.factory.config, parse("--port", "tcp:0", "--response", "tac")
+        )

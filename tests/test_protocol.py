@@ -1,0 +1,236 @@
+"""
+The wire rules of L{ResponderProtocol}, one by one, over a
+L{StringTransport}: what is answered, when, and what is logged.
+"""
+
+from twisted.internet.address import IPv6Address, UNIXAddress
+from twisted.internet.error import ConnectionLost
+from twisted.internet.interfaces import IAddress
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from responder import ResponderConfig
+
+from .support import PEER, Harness
+
+RESPONSE = b"This is the response\0"
+
+
+class WireTests(SynchronousTestCase):
+    """
+    A request is answered on the first data, with the seed's bytes.
+    """
+
+    def setUp(self) -> None:
+        self.harness = Harness()
+
+    def test_response_is_the_seeds_21_bytes(self) -> None:
+        """
+        The default response is C{This is the response} plus its NUL, as
+        the seed's C{strlen(response) + 1} bytes.
+        """
+        self.assertEqual(len(RESPONSE), 21)
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"hello\0")
+        self.assertEqual(transport.value(), RESPONSE)
+
+    def test_request_in_one_chunk(self) -> None:
+        """
+        A whole request in one chunk is logged with the peer and answered,
+        and the connection is closed politely (not aborted).
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"hello\0")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected, "aborted instead of closed")
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 hello"])
+
+    def test_request_without_nul(self) -> None:
+        """
+        A request needs no NUL: the first chunk is the request.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"GET / HTTP/1.0\r\n\r\n")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertEqual(
+            self.harness.logged(), ["192.0.2.7:40000 GET / HTTP/1.0\\r\\n\\r\\n"]
+        )
+
+    def test_request_split_across_chunks(self) -> None:
+        """
+        Like the seed's single C{recv}, the first chunk is answered and the
+        rest of a split request is ignored: one response, one log line.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"hel")
+        protocol.dataReceived(b"lo\0")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 hel"])
+
+    def test_data_after_answer_ignored(self) -> None:
+        """
+        Later chunks, even whole requests, get nothing more.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"one\0")
+        protocol.dataReceived(b"two\0")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertEqual(self.harness.factory.stats.requests, 1)
+
+    def test_nul_inside_request(self) -> None:
+        """
+        The request ends at the first NUL, as C{printf("%s")} in the seed.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"ab\0cd\0")
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 ab"])
+        self.assertEqual(transport.value(), RESPONSE)
+
+    def test_request_over_1024_bytes(self) -> None:
+        """
+        Only the first 1024 bytes are kept, like the seed's buffer.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"x" * 5000)
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 " + "x" * 1024])
+        self.assertEqual(transport.value(), RESPONSE)
+
+    def test_nul_after_limit_is_not_seen(self) -> None:
+        """
+        The request is cut to C{maxRequest} before looking for the NUL, as
+        the seed's C{recv} into 1024 bytes does.
+        """
+        protocol, _ = self.harness.connect()
+        protocol.dataReceived(b"y" * 1030 + b"\0")
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 " + "y" * 1024])
+
+    def test_max_request_configurable(self) -> None:
+        """
+        C{maxRequest} sets how much of a request is kept.
+        """
+        harness = Harness(ResponderConfig(maxRequest=4))
+        protocol, _ = harness.connect()
+        protocol.dataReceived(b"abcdefgh")
+        self.assertEqual(harness.logged(), ["192.0.2.7:40000 abcd"])
+
+    def test_custom_response(self) -> None:
+        """
+        The configured response is sent with a NUL appended.
+        """
+        harness = Harness(ResponderConfig(response=b"pong"))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"ping")
+        self.assertEqual(transport.value(), b"pong\0")
+
+    def test_empty_half_close(self) -> None:
+        """
+        A client that half-closes without sending gets the response to an
+        empty request, as the seed answers after C{recv} returns 0.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 "])
+
+    def test_half_close_after_request(self) -> None:
+        """
+        A half-close after the request changes nothing: one response.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"hi")
+        protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertEqual(self.harness.factory.stats.requests, 1)
+
+    def test_write_side_lost_closes(self) -> None:
+        """
+        When the client can no longer be written to, the connection closes.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.writeConnectionLost()  # type: ignore[attr-defined]
+        self.assertTrue(transport.disconnecting)
+
+    def test_disconnect_without_data(self) -> None:
+        """
+        A client that disconnects without sending costs nothing: no write,
+        no log line, and the connection is forgotten.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.harness.events, [])
+        self.assertEqual(self.harness.factory.connections, set())
+        self.assertEqual(self.harness.clock.getDelayedCalls(), [])
+
+    def test_quiet(self) -> None:
+        """
+        With C{quiet}, requests are answered and counted but not logged.
+        """
+        harness = Harness(ResponderConfig(quiet=True))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"shh")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertEqual(harness.events, [])
+        self.assertEqual(harness.factory.stats.requests, 1)
+
+
+class LogTests(SynchronousTestCase):
+    """
+    Requests are untrusted: what reaches the log is escaped, on one line.
+    """
+
+    def requestLogged(self, request: bytes, peer: IAddress = PEER) -> str:
+        harness = Harness()
+        protocol, _ = harness.connect(peer)
+        protocol.dataReceived(request)
+        [line] = harness.logged()
+        event = harness.events[0]
+        self.assertEqual(event["log_namespace"], "responder")
+        return line
+
+    def test_forged_log_line(self) -> None:
+        """
+        CR and LF cannot start a second log line.
+        """
+        line = self.requestLogged(b"ok\r\n2026-01-01T00:00:00+0000 [-] forged")
+        self.assertEqual(
+            line, "192.0.2.7:40000 ok\\r\\n2026-01-01T00:00:00+0000 [-] forged"
+        )
+
+    def test_terminal_escapes(self) -> None:
+        """
+        ESC sequences and BEL are shown, not sent to the operator's terminal.
+        """
+        line = self.requestLogged(b"\x1b[2J\x1b]0;pwned\x07")
+        self.assertEqual(line, "192.0.2.7:40000 \\x1b[2J\\x1b]0;pwned\\x07")
+
+    def test_invalid_utf8(self) -> None:
+        """
+        Bytes that are not UTF-8 are shown as C{\\xNN}; valid UTF-8 stays
+        readable.
+        """
+        line = self.requestLogged(b"caf\xc3\xa9 \xff\xfe")
+        self.assertEqual(line, "192.0.2.7:40000 café \\xff\\xfe")
+
+    def test_binary(self) -> None:
+        """
+        Every byte value comes out printable.
+        """
+        line = self.requestLogged(bytes(range(1, 256)))
+        self.assertTrue(line.isprintable(), line)
+
+    def test_ipv6_peer(self) -> None:
+        """
+        IPv6 peers are shown in brackets, as in URLs.
+        """
+        line = self.requestLogged(b"x", IPv6Address("TCP", "::1", 5000))
+        self.assertEqual(line, "[::1]:5000 x")
+
+    def test_unix_peer(self) -> None:
+        """
+        Unix socket clients are usually unnamed.
+        """
+        line = self.requestLogged(b"x", UNIXAddress(None))
+        self.assertEqual(line, "unix:(unnamed) x")
