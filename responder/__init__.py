@@ -6,6 +6,7 @@ response, as the C server it grew from did.  The public API is re-exported
 here; the modules behind it are private.
 """
 
+from ._client import ask
 from ._config import ResponderConfig
 from ._environ import configFromEnvironment
 from ._escape import escapeRequest
@@ -19,6 +20,7 @@ __all__ = [
     "ResponderProtocol",
     "ResponderService",
     "ResponderStats",
+    "ask",
     "configFromEnvironment",
     "escapeRequest",
     "makeService",

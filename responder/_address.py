@@ -2,6 +2,8 @@
 Peer addresses as responder shows and compares them.
 """
 
+from ipaddress import ip_address
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
@@ -14,7 +16,9 @@ def describeAddress(address: IAddress) -> str:
     if isinstance(address, IPv4Address):
         return f"{address.host}:{address.port}"
     if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
+        # The PROXY protocol hands over IPv6 addresses written out in full;
+        # show every address in its usual, compressed form.
+        return f"[{ip_address(address.host).compressed}]:{address.port}"
     if isinstance(address, UNIXAddress):
         name = address.name
         if not name:

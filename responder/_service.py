@@ -11,6 +11,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import (
+    IAddress,
     IListeningPort,
     IReactorTime,
     IStreamServerEndpoint,
@@ -132,6 +133,17 @@ class ResponderService(MultiService):
     @property
     def config(self) -> ResponderConfig:
         return self.factory.config
+
+    def addresses(self) -> list[IAddress]:
+        """
+        The addresses being listened on now, in the order of the endpoints:
+        with port 0 in an endpoint, this says which port was picked.
+        """
+        return [
+            child.port.getHost()
+            for child in self
+            if isinstance(child, EndpointService) and child.port is not None
+        ]
 
 
 @contextmanager

@@ -4,6 +4,8 @@ configuration to listening endpoints, on a L{MemoryReactor}.
 """
 
 import os
+import shutil
+import tempfile
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -58,7 +60,9 @@ class OptionTests(SynchronousTestCase):
             self.assertEqual(parse("--port", given).endpoints, (expected,), given)
 
     def test_ssl(self) -> None:
-        key, cert = writeCertificate(Path(self.mktemp()))
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        key, cert = writeCertificate(Path(directory))
         [endpoint] = parse("--port", f"ssl:0:privateKey={key}:certKey={cert}").endpoints
         self.assertEqual(
             endpoint, f"ssl:0:privateKey={key}:certKey={cert}:backlog=4096"

@@ -14,11 +14,12 @@ from cryptography.x509.oid import NameOID
 def writeCertificate(directory: Path) -> tuple[Path, Path]:
     """
     Write a key and a self-signed certificate for C{localhost} and
-    127.0.0.1 into C{directory}; return their paths.
+    127.0.0.1; return their paths.  The certificate is alone in
+    C{directory/ca}, so that folder can serve as a client's trust roots.
     """
     from ipaddress import ip_address
 
-    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ca").mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
@@ -39,7 +40,7 @@ def writeCertificate(directory: Path) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     keyPath = directory / "key.pem"
-    certPath = directory / "cert.pem"
+    certPath = directory / "ca" / "cert.pem"
     keyPath.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
