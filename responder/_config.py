@@ -48,6 +48,10 @@ class ResponderConfig:
     @ivar drainTimeout: seconds a stopping server waits for open
         connections to finish before it aborts them.
     @ivar quiet: do not log requests.
+    @ivar requestLog: C{"twisted"} to log each request as a
+        C{twisted.logger} event, C{"stdout"} to write request lines straight
+        to standard output in twistd's text format, which is much cheaper
+        (see L{responder._requestlog}).
     """
 
     endpoints: tuple[str, ...] = (DEFAULT_PORT,)
@@ -62,6 +66,7 @@ class ResponderConfig:
     backlog: int = 4096
     drainTimeout: float = 10.0
     quiet: bool = False
+    requestLog: str = "twisted"
 
 
 def positiveInt(text: str) -> int:

@@ -2,6 +2,7 @@
 The factory: configuration and everything shared between connections.
 """
 
+import sys
 from dataclasses import dataclass
 
 from twisted.internet.defer import Deferred, succeed
@@ -22,6 +23,7 @@ from ._admission import (
 from ._config import ResponderConfig
 from ._escape import escapeRequest
 from ._protocol import ResponderProtocol
+from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
 from ._reactor import installedReactor
 
 
@@ -71,10 +73,11 @@ class ResponderFactory(Factory[Protocol]):
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
+    @ivar requestLog: where requests are recorded (see L{RequestLog}), or
+        C{None} when quiet; replace it to send request lines elsewhere.
     """
 
     protocol = ResponderProtocol
-    log = Logger(namespace="responder")
     #: The service logs each address it listens on; Twisted's own
     #: "Starting factory" lines would only repeat that.
     noisy = False
@@ -93,12 +96,23 @@ class ResponderFactory(Factory[Protocol]):
             config = ResponderConfig()
         self.config = config
         self.clock = installedReactor() if clock is None else clock
-        if log is not None:
-            self.log = log
+        # One namespace for every request line, however it is written.
+        self.log = Logger(namespace="responder") if log is None else log
         self.responseBytes = config.response + b"\0"
         self.connections: set[ResponderProtocol] = set()
         self.stats = ResponderStats()
+        self.requestLog: RequestLog | None = None
+        if not config.quiet:
+            self.requestLog = (
+                StreamRequestLog(sys.__stdout__, self.clock)  # type: ignore[arg-type]
+                if config.requestLog == "stdout"
+                else LoggerRequestLog(self.log)
+            )
         self._access = AccessRules(config.allow, config.deny)
+        # Admission checks cost nothing when no limit or rule is set.
+        self._admitAll = not (
+            config.maxConnections or config.maxPerIP or config.allow or config.deny
+        )
         self._peers = PeerCounts()
         self._refusals = RefusalReporter(self.clock, self.log)
         self._sweeper = LoopingCall(self.sweep)
@@ -108,6 +122,8 @@ class ResponderFactory(Factory[Protocol]):
         self._drainDeadline: IDelayedCall | None = None
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
+        if self._admitAll:
+            return super().buildProtocol(addr)
         assert addr is not None, "a listening port always passes the peer"
         refusal = self._refusal(addr)
         if refusal is not None:
@@ -144,8 +160,10 @@ class ResponderFactory(Factory[Protocol]):
         """
         protocol.deadline = self.clock.seconds() + self.config.timeout
         self.connections.add(protocol)
-        if protocol.peerHost is not None:
-            self._peers.add(protocol.peerHost)
+        if self.config.maxPerIP is not None:
+            protocol.peerHost = hostOf(protocol.transport.getPeer())
+            if protocol.peerHost is not None:
+                self._peers.add(protocol.peerHost)
         if not self._sweeper.running:
             self._sweeper.start(self._sweepInterval, now=False)
 
@@ -156,11 +174,8 @@ class ResponderFactory(Factory[Protocol]):
         self.connections.discard(protocol)
         if protocol.peerHost is not None:
             self._peers.remove(protocol.peerHost)
-        if not self.connections:
-            if self._sweeper.running:
-                self._sweeper.stop()
-            if self._drained is not None:
-                self._finishDrain()
+        if self._drained is not None and not self.connections:
+            self._finishDrain()
 
     def stopFactory(self) -> None:
         """
@@ -208,11 +223,9 @@ class ResponderFactory(Factory[Protocol]):
         Count and log a request that is about to be answered.
         """
         self.stats.requests += 1
-        if not self.config.quiet:
-            self.log.info(
-                "{peer} {request}",
-                peer=describeAddress(protocol.transport.getPeer()),
-                request=escapeRequest(request),
+        if self.requestLog is not None:
+            self.requestLog(
+                describeAddress(protocol.transport.getPeer()), escapeRequest(request)
             )
 
     def sweep(self) -> None:
@@ -221,6 +234,11 @@ class ResponderFactory(Factory[Protocol]):
         were already closing and still have not gone: a client that never
         reads can keep a polite close waiting for ever.
         """
+        if not self.connections:
+            # Stopping here rather than when the last connection closes
+            # keeps a busy server from restarting the timer all the time.
+            self._sweeper.stop()
+            return
         now = self.clock.seconds()
         for protocol in [p for p in self.connections if p.deadline <= now]:
             if protocol.closing:

@@ -9,7 +9,6 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._address import hostOf
 
 if TYPE_CHECKING:
     from ._factory import ResponderFactory
@@ -53,7 +52,6 @@ class ResponderProtocol(Protocol):
     peerHost: str | None = None
 
     def connectionMade(self) -> None:
-        self.peerHost = hostOf(self.transport.getPeer())
         self.factory.connectionOpened(self)
 
     def dataReceived(self, data: bytes) -> None:

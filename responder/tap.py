@@ -4,9 +4,11 @@ service they make.  The plugin in C{twisted/plugins/responder_plugin.py}
 names this module, so it is only imported when responder is used.
 """
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from twisted.logger import textFileLogObserver
 from twisted.python import usage
 
 from ._config import (
@@ -40,6 +42,15 @@ def _parameter(
 
     coerce.coerceDoc = parse.coerceDoc  # type: ignore[attr-defined]
     return [name, None, default, doc, coerce]
+
+
+def _requestLogChoice(text: str) -> str:
+    if text not in ("auto", "stdout", "twisted"):
+        raise ValueError(f"{text!r} is not one of auto, stdout, twisted")
+    return text
+
+
+_requestLogChoice.coerceDoc = "One of auto, stdout, twisted."  # type: ignore[attr-defined]
 
 
 class Options(usage.Options):
@@ -110,6 +121,15 @@ class Options(usage.Options):
             positiveInt,
         ),
         _parameter(
+            "request-log",
+            "auto",
+            "Where request lines go: 'stdout' writes them straight to standard "
+            "output (fast), 'twisted' logs them as twisted.logger events (to "
+            "wherever twistd or twist logs), 'auto' picks stdout when that is "
+            "where the log goes as text.",
+            _requestLogChoice,
+        ),
+        _parameter(
             "drain-timeout",
             _DEFAULTS.drainTimeout,
             "Seconds a stopping server lets open connections finish.",
@@ -118,6 +138,10 @@ class Options(usage.Options):
     ]
 
     optFlags = [["quiet", "q", "Do not log requests."]]
+
+    compData = usage.Completions(
+        optActions={"request-log": usage.CompleteList(["auto", "stdout", "twisted"])}
+    )
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -175,7 +199,39 @@ class Options(usage.Options):
             backlog=backlog,
             drainTimeout=self["drain-timeout"],
             quiet=bool(self["quiet"]),
+            requestLog=_resolveRequestLog(
+                self["request-log"], getattr(self, "parent", None)
+            ),
         )
+
+
+def _resolveRequestLog(choice: str, runner: usage.Options | None) -> str:
+    """
+    Decide where request lines go for C{--request-log auto}: straight to
+    stdout when the runner's log is text on stdout anyway, otherwise
+    through twisted.logger so they follow C{--logfile}, C{--syslog} or
+    JSON output.
+
+    @param runner: the options of the command that runs the plugin (twistd's
+        or twist's), or C{None} when there is none to ask (a tac file).
+    """
+    if choice != "auto":
+        return choice
+    if runner is None:
+        return "twisted"
+    if "nodaemon" in runner:  # twistd
+        toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
+        return "stdout" if toStdout and not runner["syslog"] else "twisted"
+    if "logFile" in runner:  # twist: text on stdout, unless JSON is chosen
+        logFile = runner["logFile"]
+        factory = runner.get("fileLogObserverFactory")
+        text = (
+            factory is textFileLogObserver
+            if factory is not None
+            else logFile.isatty()  # twist's own default
+        )
+        return "stdout" if logFile is sys.stdout and text else "twisted"
+    return "twisted"
 
 
 def makeService(options: Options) -> ResponderService:

@@ -162,7 +162,6 @@ class WireTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
         self.assertEqual(self.harness.events, [])
         self.assertEqual(self.harness.factory.connections, set())
-        self.assertEqual(self.harness.clock.getDelayedCalls(), [])
 
     def test_quiet(self) -> None:
         """
