@@ -37,7 +37,8 @@ static const char RESPONSE[] = "This is the response"; /* sizeof includes the NU
 
 /* Keep-alive state of one connection, indexed by fd. */
 struct conn {
-    size_t owed;       /* response bytes still to write (pipelined requests) */
+    size_t owed;       /* response bytes still to write; a counter, so a client
+                          that pipelines and never reads costs no memory */
     int resp_off;      /* offset inside RESPONSE of the next byte to write */
     int reqlen;        /* bytes of the current request kept for printing */
     char req[BUFFER_SIZE];

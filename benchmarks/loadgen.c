@@ -20,6 +20,8 @@
  * Stopping: no new request starts after -d seconds or once -n requests have
  * started; requests in flight then finish or time out, so the run ends within
  * duration + timeout, and ok + errors accounts for every request started.
+ * rps counts only the requests completed within the -d window, so that one
+ * straggler (a SYN retransmitted after 1 s, say) does not stretch the window.
  *
  * Output: one JSON line on stdout. Latencies go into a log-linear histogram
  * (<1% relative error, fixed size), so memory does not grow with the run.
@@ -78,6 +80,7 @@ static struct slot *slots;
 static int active;                 /* slots not IDLE */
 static uint64_t end_ns;
 static unsigned long long started, ok, errors[E_COUNT];
+static unsigned long long ok_in_window; /* completed before the stop time */
 
 /* Log-linear histogram of latencies in ns: values below 128 are exact, above
  * that each power of two is split into 128 buckets. */
@@ -200,6 +203,8 @@ static void succeed(struct slot *s, uint64_t now)
 {
     uint64_t lat = now - s->t0;
     ok++;
+    if (now <= end_ns)
+        ok_in_window++;
     hist[bucket_of(lat)]++;
     if (lat > max_latency)
         max_latency = lat;
@@ -422,7 +427,8 @@ int main(int argc, char *argv[])
            mode == CRR ? "crr" : "rr", concurrency, duration, elapsed, ok);
     for (int e = 0; e < E_COUNT; e++)
         printf("%s\"%s\":%llu", e ? "," : "", ERR_NAMES[e], errors[e]);
-    printf("},\"rps\":%.1f,", (double)ok / elapsed);
+    double window = elapsed < duration ? elapsed : duration; /* shorter with -n */
+    printf("},\"rps\":%.1f,", (double)ok_in_window / window);
     if (ok > 0)
         printf("\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,", percentile_ms(0.50),
                percentile_ms(0.99), (double)max_latency / 1e6);

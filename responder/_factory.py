@@ -23,8 +23,8 @@ from ._admission import (
 from ._config import ResponderConfig
 from ._escape import escapeRequest
 from ._protocol import ResponderProtocol
-from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
 from ._reactor import installedReactor
+from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
 
 
 @dataclass

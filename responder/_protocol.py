@@ -9,7 +9,6 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-
 if TYPE_CHECKING:
     from ._factory import ResponderFactory
 
