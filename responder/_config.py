@@ -48,6 +48,10 @@ class ResponderConfig:
     @ivar drainTimeout: seconds a stopping server waits for open
         connections to finish before it aborts them.
     @ivar quiet: do not log requests.
+    @ivar keepAlive: keep connections open and answer each delimited
+        request on them, instead of answering once and closing.
+    @ivar delimiter: the byte that ends a request in keep-alive mode.
+    @ivar workers: processes serving the same listening sockets.
     @ivar requestLog: C{"twisted"} to log each request as a
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
@@ -67,6 +71,9 @@ class ResponderConfig:
     drainTimeout: float = 10.0
     quiet: bool = False
     requestLog: str = "twisted"
+    keepAlive: bool = False
+    delimiter: bytes = b"\0"
+    workers: int = 1
 
 
 def positiveInt(text: str) -> int:
@@ -116,6 +123,25 @@ def parseNetwork(text: str) -> Network:
         return ip_network(text.strip(), strict=False)
     except ValueError:
         raise ValueError(f"{text!r} is not an IP network such as 10.0.0.0/8") from None
+
+
+_DELIMITERS = {"nul": b"\0", "newline": b"\n"}
+
+
+def parseDelimiter(text: str) -> bytes:
+    """
+    Parse a request delimiter: C{nul}, C{newline}, or one ASCII character.
+
+    @raise ValueError: with a message naming C{text}.
+    """
+    if text.lower() in _DELIMITERS:
+        return _DELIMITERS[text.lower()]
+    if len(text) == 1 and text.isascii():
+        return text.encode()
+    raise ValueError(f"{text!r} is not nul, newline or a single ASCII character")
+
+
+parseDelimiter.coerceDoc = "nul, newline, or one ASCII character."  # type: ignore[attr-defined]
 
 
 def parseEndpoint(text: str, backlog: int) -> str:

@@ -22,7 +22,7 @@ from ._admission import (
 )
 from ._config import ResponderConfig
 from ._escape import escapeRequest
-from ._protocol import ResponderProtocol
+from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._reactor import installedReactor
 from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
 
@@ -99,6 +99,7 @@ class ResponderFactory(Factory[Protocol]):
         # One namespace for every request line, however it is written.
         self.log = Logger(namespace="responder") if log is None else log
         self.responseBytes = config.response + b"\0"
+        self._protocolClass = KeepAliveProtocol if config.keepAlive else self.protocol
         self.connections: set[ResponderProtocol] = set()
         self.stats = ResponderStats()
         self.requestLog: RequestLog | None = None
@@ -123,7 +124,7 @@ class ResponderFactory(Factory[Protocol]):
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
         if self._admitAll:
-            return super().buildProtocol(addr)
+            return self._serve()
         assert addr is not None, "a listening port always passes the peer"
         refusal = self._refusal(addr)
         if refusal is not None:
@@ -134,7 +135,12 @@ class ResponderFactory(Factory[Protocol]):
             self.stats.refusedByLimit += 1
             busy = self.config.busyResponse
             return _Refused(None if busy is None else busy + b"\0")
-        return super().buildProtocol(addr)
+        return self._serve()
+
+    def _serve(self) -> ResponderProtocol:
+        protocol = self._protocolClass()
+        protocol.factory = self
+        return protocol
 
     def _refusal(self, addr: IAddress) -> str | None:
         """

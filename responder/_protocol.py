@@ -2,9 +2,14 @@
 One connection's worth of responder: read a request, answer, close.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from twisted.internet.interfaces import IHalfCloseableProtocol, ITCPTransport
+from twisted.internet.interfaces import (
+    IConsumer,
+    IHalfCloseableProtocol,
+    IPushProducer,
+    ITCPTransport,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -67,10 +72,16 @@ class ResponderProtocol(Protocol):
         Log C{request}, write the response and close the connection once it
         has been written.
         """
+        self.respond(request)
+        self.close()
+
+    def respond(self, request: bytes) -> None:
+        """
+        Log C{request} and write the response.
+        """
         self.answered = True
         self.factory.requestReceived(self, request)
         self.transport.write(self.factory.responseBytes)
-        self.close()
 
     def close(self) -> None:
         """
@@ -92,3 +103,76 @@ class ResponderProtocol(Protocol):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.factory.connectionClosed(self)
+
+
+@implementer(IPushProducer)
+class KeepAliveProtocol(ResponderProtocol):
+    """
+    Keep the connection open and answer every request on it: each request
+    ends with the factory's delimiter (NUL by default), and each gets one
+    response, in order, however the requests are split or pipelined.
+
+    Memory stays bounded: of a request longer than C{maxRequest}, only the
+    first C{maxRequest} bytes are kept (and answered, once the delimiter
+    comes); and a client that pipelines requests without reading the
+    responses is stopped from sending more (the transport stops reading)
+    until it has read them.
+
+    The idle timeout starts again after each response.  End of input ends
+    a pending partial request, which is answered before the close.
+    """
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self._pending = bytearray()
+        cast(IConsumer, self.transport).registerProducer(self, True)
+
+    def dataReceived(self, data: bytes) -> None:
+        config = self.factory.config
+        delimiter, limit = config.delimiter, config.maxRequest
+        start = 0
+        while not self.closing:
+            end = data.find(delimiter, start)
+            if end < 0:
+                self._keep(data[start:] if start else data, limit)
+                return
+            if self._pending:
+                self._keep(data[start:end], limit)
+                request = bytes(self._pending)
+                self._pending.clear()
+            else:
+                request = data[start : min(end, start + limit)]
+            self.respond(request)
+            start = end + 1
+
+    def _keep(self, part: bytes, limit: int) -> None:
+        room = limit - len(self._pending)
+        if room > 0:
+            self._pending += part[:room]
+
+    def respond(self, request: bytes) -> None:
+        if request.endswith(b"\r") and self.factory.config.delimiter == b"\n":
+            request = request[:-1]
+        super().respond(request)
+        self.deadline = self.factory.clock.seconds() + self.factory.config.timeout
+
+    def readConnectionLost(self) -> None:
+        if self._pending:
+            request = bytes(self._pending)
+            self._pending.clear()
+            self.respond(request)
+        self.close()
+
+    def pauseProducing(self) -> None:
+        """
+        The client is not reading its responses: stop reading its requests.
+        """
+        cast(IPushProducer, self.transport).pauseProducing()
+
+    def resumeProducing(self) -> None:
+        cast(IPushProducer, self.transport).resumeProducing()
+
+    def stopProducing(self) -> None:
+        """
+        The connection is going; nothing to stop.
+        """

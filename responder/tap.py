@@ -6,7 +6,7 @@ names this module, so it is only imported when responder is used.
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.logger import textFileLogObserver
 from twisted.python import usage
@@ -15,6 +15,7 @@ from ._config import (
     DEFAULT_PORT,
     DEFAULT_RESPONSE,
     ResponderConfig,
+    parseDelimiter,
     parseEndpoint,
     parseNetwork,
     positiveInt,
@@ -24,6 +25,17 @@ from ._service import ResponderService
 from ._service import makeService as _makeService
 
 _DEFAULTS = ResponderConfig()
+_T = TypeVar("_T")
+
+
+def _checked(name: str, parse: Callable[[str], _T], text: str) -> _T:
+    """
+    C{parse(text)}, with an error that names the option C{--name}.
+    """
+    try:
+        return parse(text)
+    except ValueError as e:
+        raise ValueError(f"--{name}: {e}") from None
 
 
 def _parameter(
@@ -35,10 +47,7 @@ def _parameter(
     """
 
     def coerce(text: str) -> object:
-        try:
-            return parse(text)
-        except ValueError as e:
-            raise ValueError(f"--{name}: {e}") from None
+        return _checked(name, parse, text)
 
     coerce.coerceDoc = parse.coerceDoc  # type: ignore[attr-defined]
     return [name, None, default, doc, coerce]
@@ -120,6 +129,19 @@ class Options(usage.Options):
             "(the kernel caps it at net.core.somaxconn).",
             positiveInt,
         ),
+        [
+            "delimiter",
+            None,
+            "nul",
+            "What ends a request in keep-alive mode: nul, newline (a CR before "
+            "it is dropped), or one ASCII character.",
+        ],
+        _parameter(
+            "workers",
+            _DEFAULTS.workers,
+            "Processes serving the same listening sockets.",
+            positiveInt,
+        ),
         _parameter(
             "request-log",
             "auto",
@@ -137,7 +159,14 @@ class Options(usage.Options):
         ),
     ]
 
-    optFlags = [["quiet", "q", "Do not log requests."]]
+    optFlags = [
+        ["quiet", "q", "Do not log requests."],
+        [
+            "keep-alive",
+            "k",
+            "Keep connections open: answer every delimited request on them.",
+        ],
+    ]
 
     compData = usage.Completions(
         optActions={"request-log": usage.CompleteList(["auto", "stdout", "twisted"])}
@@ -199,6 +228,9 @@ class Options(usage.Options):
             backlog=backlog,
             drainTimeout=self["drain-timeout"],
             quiet=bool(self["quiet"]),
+            keepAlive=bool(self["keep-alive"]),
+            delimiter=_checked("delimiter", parseDelimiter, self["delimiter"]),
+            workers=self["workers"],
             requestLog=_resolveRequestLog(
                 self["request-log"], getattr(self, "parent", None)
             ),

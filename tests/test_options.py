@@ -95,6 +95,10 @@ class OptionTests(SynchronousTestCase):
             "--backlog", "128",
             "--drain-timeout", "3",
             "--quiet",
+            "--keep-alive",
+            "--delimiter", "newline",
+            "--workers", "2",
+            "--request-log", "stdout",
         )  # fmt: skip
         self.assertEqual(
             config,
@@ -111,6 +115,10 @@ class OptionTests(SynchronousTestCase):
                 backlog=128,
                 drainTimeout=3.0,
                 quiet=True,
+                keepAlive=True,
+                delimiter=b"\n",
+                workers=2,
+                requestLog="stdout",
             ),
         )
 
@@ -119,7 +127,8 @@ class OptionTests(SynchronousTestCase):
         for option in (
             "--port", "--listen", "--response", "--max-request", "--timeout",
             "--max-connections", "--max-per-ip", "--busy-response", "--allow",
-            "--deny", "--backlog", "--drain-timeout", "--quiet",
+            "--deny", "--backlog", "--drain-timeout", "--quiet", "--keep-alive",
+            "--delimiter", "--workers", "--request-log",
         ):  # fmt: skip
             self.assertIn(option, text)
         for default in ("tcp:1984", "This is the response", "1024", "30.0", "4096"):

@@ -1,0 +1,156 @@
+"""
+Keep-alive mode: every delimited request on a connection gets its own
+response, in order, with bounded memory and the idle timeout still on.
+"""
+
+from twisted.internet.error import ConnectionDone
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from responder import ResponderConfig
+from responder.tap import Options
+
+from .support import Harness
+
+RESPONSE = b"This is the response\0"
+
+
+class KeepAliveTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.harness = Harness(ResponderConfig(keepAlive=True, timeout=30))
+        self.protocol, self.transport = self.harness.connect()
+
+    def requests(self) -> list[str]:
+        return [line.split(" ", 1)[1] for line in self.harness.logged()]
+
+    def test_one_response_per_request(self) -> None:
+        """
+        The connection stays open between requests.
+        """
+        self.protocol.dataReceived(b"one\0")
+        self.assertEqual(self.transport.value(), RESPONSE)
+        self.assertFalse(self.transport.disconnecting)
+        self.protocol.dataReceived(b"two\0")
+        self.assertEqual(self.transport.value(), RESPONSE * 2)
+        self.assertEqual(self.requests(), ["one", "two"])
+
+    def test_pipelined(self) -> None:
+        """
+        Requests written together are answered in order.
+        """
+        self.protocol.dataReceived(b"a\0b\0\0c\0")
+        self.assertEqual(self.transport.value(), RESPONSE * 4)
+        self.assertEqual(self.requests(), ["a", "b", "", "c"])
+
+    def test_split_requests(self) -> None:
+        """
+        A request arriving in pieces is answered once it is whole.
+        """
+        self.protocol.dataReceived(b"hel")
+        self.assertEqual(self.transport.value(), b"")
+        self.protocol.dataReceived(b"lo\0wor")
+        self.protocol.dataReceived(b"ld\0")
+        self.assertEqual(self.transport.value(), RESPONSE * 2)
+        self.assertEqual(self.requests(), ["hello", "world"])
+
+    def test_long_request_cut(self) -> None:
+        """
+        Of an over-long request, the first C{maxRequest} bytes are kept and
+        answered when the delimiter comes; the rest is discarded.
+        """
+        harness = Harness(ResponderConfig(keepAlive=True, maxRequest=4))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"abcdefgh")
+        protocol.dataReceived(b"ijkl" * 1000)
+        self.assertEqual(len(protocol._pending), 4)  # type: ignore[attr-defined]
+        protocol.dataReceived(b"mn\0xyzzy\0")
+        self.assertEqual(transport.value(), RESPONSE * 2)
+        self.assertEqual(
+            [line.split(" ", 1)[1] for line in harness.logged()], ["abcd", "xyzz"]
+        )
+
+    def test_newline_delimiter(self) -> None:
+        """
+        With a newline delimiter, a CR before it (telnet, netcat -C) is
+        dropped.
+        """
+        harness = Harness(ResponderConfig(keepAlive=True, delimiter=b"\n"))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"PING\r\nPONG\nA\0B\n")
+        self.assertEqual(transport.value(), RESPONSE * 3)
+        self.assertEqual(
+            [line.split(" ", 1)[1] for line in harness.logged()],
+            ["PING", "PONG", "A\\x00B"],
+        )
+
+    def test_end_of_input_answers_partial_request(self) -> None:
+        self.protocol.dataReceived(b"done\0last")
+        self.protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertEqual(self.transport.value(), RESPONSE * 2)
+        self.assertEqual(self.requests(), ["done", "last"])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_end_of_input_alone_closes(self) -> None:
+        self.protocol.dataReceived(b"done\0")
+        self.protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertEqual(self.transport.value(), RESPONSE)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_idle_timeout_restarts_after_each_response(self) -> None:
+        clock = self.harness.clock
+        clock.advance(20)
+        self.protocol.dataReceived(b"x\0")
+        clock.advance(29)
+        self.assertFalse(self.transport.disconnecting)
+        clock.advance(1)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_partial_data_does_not_extend_deadline(self) -> None:
+        """
+        A client trickling bytes of a request that never ends cannot hold the
+        connection for ever.
+        """
+        for _ in range(29):
+            self.protocol.dataReceived(b"x")
+            self.harness.clock.advance(1)
+        self.assertFalse(self.transport.disconnecting)
+        self.harness.clock.advance(1)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_backpressure(self) -> None:
+        """
+        When the client stops reading, the transport asks the protocol to
+        pause and it stops reading the client's requests; it reads again
+        when asked to resume.
+        """
+        self.assertIs(self.transport.producer, self.protocol)
+        self.assertTrue(self.transport.streaming)
+        self.protocol.pauseProducing()  # type: ignore[attr-defined]
+        self.assertEqual(self.transport.producerState, "paused")
+        self.protocol.resumeProducing()  # type: ignore[attr-defined]
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_connection_lost(self) -> None:
+        self.protocol.dataReceived(b"half")
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.harness.factory.connections, set())
+
+
+class KeepAliveOptionTests(SynchronousTestCase):
+    def parse(self, *argv: str) -> ResponderConfig:
+        options = Options()
+        options.parseOptions(list(argv))
+        config: ResponderConfig = options.config
+        return config
+
+    def test_options(self) -> None:
+        config = self.parse("--keep-alive", "--delimiter", "newline")
+        self.assertTrue(config.keepAlive)
+        self.assertEqual(config.delimiter, b"\n")
+        self.assertEqual(self.parse("-k", "--delimiter", ";").delimiter, b";")
+        self.assertEqual(self.parse().delimiter, b"\0")
+
+    def test_bad_delimiter(self) -> None:
+        with self.assertRaises(SystemExit) as caught:
+            self.parse("--delimiter", "two")
+        self.assertIn("--delimiter: 'two'", str(caught.exception.code))
