@@ -11,10 +11,11 @@ from ._config import ResponderConfig
 from ._environ import configFromEnvironment
 from ._escape import escapeRequest
 from ._factory import ResponderFactory, ResponderStats
-from ._protocol import ResponderProtocol
+from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._service import ResponderService, makeService
 
 __all__ = [
+    "KeepAliveProtocol",
     "ResponderConfig",
     "ResponderFactory",
     "ResponderProtocol",

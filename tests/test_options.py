@@ -267,3 +267,52 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(
             service.factory.config, parse("--port", "tcp:0", "--response", "tac")
         )
+
+
+class RequestLogChoiceTests(SynchronousTestCase):
+    """
+    C{--request-log auto} writes request lines straight to stdout only when
+    the runner's log is text on stdout anyway.
+    """
+
+    def resolve(self, runner: dict[str, object] | None, choice: str = "auto") -> str:
+        options = Options()
+        if runner is not None:
+            options.parent = runner  # type: ignore[attr-defined]
+        options.parseOptions(["--request-log", choice])
+        return str(options.config.requestLog)
+
+    def test_no_runner(self) -> None:
+        """
+        A tac file has no runner options to ask: events, to be safe.
+        """
+        self.assertEqual(self.resolve(None), "twisted")
+
+    def test_twistd(self) -> None:
+        twistd = {"nodaemon": True, "logfile": None, "syslog": False}
+        self.assertEqual(self.resolve(twistd), "stdout")
+        self.assertEqual(self.resolve({**twistd, "logfile": "-"}), "stdout")
+        self.assertEqual(self.resolve({**twistd, "logfile": "r.log"}), "twisted")
+        self.assertEqual(self.resolve({**twistd, "syslog": True}), "twisted")
+        self.assertEqual(self.resolve({**twistd, "nodaemon": False}), "twisted")
+
+    def test_twist(self) -> None:
+        import sys
+
+        from twisted.logger import jsonFileLogObserver, textFileLogObserver
+
+        text = {"logFile": sys.stdout, "fileLogObserverFactory": textFileLogObserver}
+        self.assertEqual(self.resolve(text), "stdout")
+        json = {**text, "fileLogObserverFactory": jsonFileLogObserver}
+        self.assertEqual(self.resolve(json), "twisted")
+        self.assertEqual(self.resolve({**text, "logFile": sys.stderr}), "twisted")
+
+    def test_explicit(self) -> None:
+        self.assertEqual(self.resolve(None, "stdout"), "stdout")
+        twistd = {"nodaemon": True, "logfile": None, "syslog": False}
+        self.assertEqual(self.resolve(twistd, "twisted"), "twisted")
+
+    def test_bad_choice(self) -> None:
+        with self.assertRaises(SystemExit) as caught:
+            self.resolve(None, "syslog")
+        self.assertIn("--request-log: 'syslog'", str(caught.exception.code))

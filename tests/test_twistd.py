@@ -64,6 +64,30 @@ def test_serves_and_prints_requests() -> None:
         assertCleanStop(server)
 
 
+def test_request_lines_follow_logfile(tmp_path: Path) -> None:
+    """
+    With C{--logfile}, request lines go through twisted.logger into that
+    file, like every other log line, and not to stdout.
+    """
+    logfile = tmp_path / "responder.log"
+    argv = twistdCommand("--port", LOOPBACK)
+    argv.insert(argv.index("responder"), f"--logfile={logfile}")
+    with runningServer(argv) as server:
+        deadline = time.monotonic() + 15
+        while "listening on" not in (logfile.read_text() if logfile.exists() else ""):
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.05)
+        port = int(logfile.read_text().split("listening on 127.0.0.1:")[1].split()[0])
+        assert request(port, b"to the file\0") == RESPONSE
+        assert server.stop() == 128 + signal.SIGTERM
+    log = logfile.read_text()
+    assert "[responder#info] 127.0.0.1:" in log
+    assert " to the file" in log
+    assert "Main loop terminated." in log
+    assert "Traceback" not in log
+    assert "to the file" not in server.output()
+
+
 def test_sigint() -> None:
     with runningServer(twistdCommand("--port", LOOPBACK)) as server:
         [port] = server.listeningPorts()
