@@ -5,7 +5,7 @@ names this module, so it is only imported when responder is used.
 """
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from twisted.logger import textFileLogObserver
@@ -237,7 +237,7 @@ class Options(usage.Options):
         )
 
 
-def _resolveRequestLog(choice: str, runner: usage.Options | None) -> str:
+def _resolveRequestLog(choice: str, runner: Mapping[str, Any] | None) -> str:
     """
     Decide where request lines go for C{--request-log auto}: straight to
     stdout when the runner's log is text on stdout anyway, otherwise

@@ -6,6 +6,7 @@ configuration to listening endpoints, on a L{MemoryReactor}.
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -275,10 +276,10 @@ class RequestLogChoiceTests(SynchronousTestCase):
     the runner's log is text on stdout anyway.
     """
 
-    def resolve(self, runner: dict[str, object] | None, choice: str = "auto") -> str:
+    def resolve(self, runner: Mapping[str, object] | None, choice: str = "auto") -> str:
         options = Options()
         if runner is not None:
-            options.parent = runner  # type: ignore[attr-defined]
+            options.parent = runner  # type: ignore[assignment]
         options.parseOptions(["--request-log", choice])
         return str(options.config.requestLog)
 

@@ -53,9 +53,9 @@ def test_fresh_venv_lists_plugin(wheel: Path, tmp_path: Path) -> None:
     plugin and can show its options.
     """
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys._base_executable, "-m", "venv", str(venv)], check=True, timeout=120
-    )
+    # The interpreter behind the venv running the tests, if there is one.
+    python = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
         [str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
         check=True,

@@ -243,27 +243,41 @@ def freePort() -> int:
         return int(probe.getsockname()[1])
 
 
+def unitSetting(unit: str, key: str) -> str:
+    """
+    The value of C{key} in C{contrib/systemd/UNIT}.
+    """
+    for line in (REPO / "contrib" / "systemd" / unit).read_text().splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"no {key} in {unit}")
+
+
 @pytest.mark.skipif(
     shutil.which("systemd-socket-activate") is None,
     reason="systemd-socket-activate is not installed (Debian package systemd)",
 )
 def test_systemd_socket_activation() -> None:
     """
-    Under systemd socket activation the listening socket is inherited:
-    C{--port systemd:domain=INET:index=0} serves on it.  Like systemd,
+    The command line of C{contrib/systemd/responder.service}, started the
+    way its C{responder.socket} starts it: the listening socket is
+    inherited, named as the unit names it, and served.  Like systemd,
     systemd-socket-activate starts the service on the first connection,
     which waits in the socket's queue until responder accepts it.
     """
     port = freePort()
+    execStart = unitSetting("responder.service", "ExecStart").split()
+    assert Path(execStart[0]).name == "twistd"
     argv = [
         "systemd-socket-activate",
         "--listen",
         f"127.0.0.1:{port}",
         # Twisted ignores inherited sockets unless LISTEN_FDNAMES is set, as
-        # systemd itself always does; systemd-socket-activate sets it only
-        # when asked.
-        "--fdname=responder",
-        *twistdCommand("--port", "systemd:domain=INET:index=0"),
+        # systemd does from FileDescriptorName=; systemd-socket-activate
+        # sets it only when asked.
+        "--fdname=" + unitSetting("responder.socket", "FileDescriptorName"),
+        str(BIN / "twistd"),
+        *execStart[1:],
     ]
     with runningServer(argv) as server:
         server.waitFor(r"Listening on 127\.0\.0\.1:" + str(port))
