@@ -3,47 +3,36 @@ Make untrusted request bytes safe to put in a log line.
 
 A request is whatever a client chose to send.  Written raw, a C{\\n} lets it
 forge a second log line, an ESC sequence lets it repaint an operator's
-terminal, and invalid UTF-8 can break a log shipper.  L{escapeRequest} turns
-any byte string into printable text on one line, and the mapping is
-unambiguous: a backslash in the request is itself escaped, so the text
-C{\\x1b} in a log line always means the request held a literal backslash.
+terminal, a bidirectional override makes a line read in another order, and
+invalid UTF-8 can break a log shipper.  L{escapeRequest} turns any byte
+string into printable text on one line, and the mapping is unambiguous: a
+backslash in the request is itself escaped, so the text C{\\x1b} in a log
+line always means the request held an escape, never the four characters.
 """
 
 import re
 
-# C0 controls, DEL, C1 controls, the Unicode line and paragraph separators
-# (some viewers break lines on them) and the bidirectional overrides (they
-# make a line display in an order other than the one it was written in).
-_CONTROL = [
-    *range(0x00, 0x20),
-    *range(0x7F, 0xA0),
-    0x200E,
-    0x200F,
-    0x2028,
-    0x2029,
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
-]
-_NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
-
-
-def _escapeFor(codepoint: int) -> str:
-    if codepoint in _NAMED:
-        return _NAMED[codepoint]
-    if codepoint < 0x80:
-        return f"\\x{codepoint:02x}"
-    return f"\\u{codepoint:04x}"
-
-
-_TABLE: dict[int, str] = {c: _escapeFor(c) for c in _CONTROL}
-_TABLE[ord("\\")] = "\\\\"
-# Decoding with "surrogateescape" maps each invalid byte 0xNN to the lone
-# surrogate U+DCNN; show it as the byte it was.
-_TABLE.update({0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)})
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
 
 # Printable ASCII other than the backslash: the common case, which needs no
 # work beyond an ASCII decode.
-_NEEDS_ESCAPING = re.compile(rb"[^\x20-\x5b\x5d-\x7e]")
+_PLAIN_ASCII = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")
+
+
+def _escapeCharacter(char: str) -> str:
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    codepoint = ord(char)
+    if codepoint < 0x80:
+        return f"\\x{codepoint:02x}"
+    if 0xDC80 <= codepoint <= 0xDCFF:
+        # "surrogateescape" decoding turned the invalid byte 0xNN into the
+        # lone surrogate U+DCNN: show the byte.
+        return f"\\x{codepoint - 0xDC00:02x}"
+    if codepoint <= 0xFFFF:
+        return f"\\u{codepoint:04x}"
+    return f"\\U{codepoint:08x}"
 
 
 def escapeRequest(request: bytes) -> str:
@@ -52,9 +41,15 @@ def escapeRequest(request: bytes) -> str:
 
     Valid UTF-8 stays readable.  C{\\xNN} is always a byte: an ASCII control
     character or a byte that is not valid UTF-8.  C{\\uNNNN} is a decoded
-    control or formatting character.  C{\\r}, C{\\n} and C{\\t} keep their
-    usual names, and a backslash becomes two.
+    character that is not printable: C1 controls, line and paragraph
+    separators, bidirectional and other formatting characters, unusual
+    spaces.  C{\\r}, C{\\n} and C{\\t} keep their usual names, and a
+    backslash becomes two.
     """
-    if _NEEDS_ESCAPING.search(request) is None:
+    if _PLAIN_ASCII.fullmatch(request):
         return request.decode("ascii")
-    return request.decode("utf-8", "surrogateescape").translate(_TABLE)
+    text = request.decode("utf-8", "surrogateescape")
+    return "".join(
+        char if char.isprintable() and char != "\\" else _escapeCharacter(char)
+        for char in text
+    )

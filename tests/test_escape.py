@@ -37,6 +37,17 @@ class EscapeTests(SynchronousTestCase):
         text = "\u0085\u2028\u2029\u202e\u2066".encode()
         self.assertEqual(escapeRequest(text), "\\u0085\\u2028\\u2029\\u202e\\u2066")
 
+    def test_invisible_and_formatting_characters(self) -> None:
+        """
+        Zero-width characters, the byte order mark, the Arabic letter mark
+        and no-break spaces are not printable either.
+        """
+        text = "a\u200bb\ufeffc\u061cd\u00a0e".encode()
+        self.assertEqual(escapeRequest(text), "a\\u200bb\\ufeffc\\u061cd\\u00a0e")
+
+    def test_astral_unprintable(self) -> None:
+        self.assertEqual(escapeRequest("\U000e0001".encode()), "\\U000e0001")
+
     def test_every_byte_printable(self) -> None:
         """
         Whatever the bytes, the result is printable and on one line.
