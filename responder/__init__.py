@@ -10,9 +10,10 @@ from ._client import ask
 from ._config import ResponderConfig
 from ._environ import configFromEnvironment
 from ._escape import escapeRequest
-from ._factory import ResponderFactory, ResponderStats
+from ._factory import ResponderFactory
 from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._service import ResponderService, makeService
+from ._stats import ResponderStats
 
 __all__ = [
     "KeepAliveProtocol",

@@ -52,6 +52,8 @@ class ResponderConfig:
         request on them, instead of answering once and closing.
     @ivar delimiter: the byte that ends a request in keep-alive mode.
     @ivar workers: processes serving the same listening sockets.
+    @ivar metrics: endpoint description to serve Prometheus metrics on, or
+        C{None} for none.
     @ivar requestLog: C{"twisted"} to log each request as a
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
@@ -74,6 +76,7 @@ class ResponderConfig:
     keepAlive: bool = False
     delimiter: bytes = b"\0"
     workers: int = 1
+    metrics: str | None = None
 
 
 def positiveInt(text: str) -> int:

@@ -3,7 +3,6 @@ The factory: configuration and everything shared between connections.
 """
 
 import sys
-from dataclasses import dataclass
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
@@ -25,24 +24,7 @@ from ._escape import escapeRequest
 from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._reactor import installedReactor
 from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
-
-
-@dataclass
-class ResponderStats:
-    """
-    Counters since the factory was made.
-
-    @ivar requests: requests answered.
-    @ivar timedOut: connections closed because their deadline passed.
-    @ivar aborted: connections aborted because they would not close.
-    @ivar refused: connections refused, by reason.
-    """
-
-    requests: int = 0
-    timedOut: int = 0
-    aborted: int = 0
-    refusedByAccess: int = 0
-    refusedByLimit: int = 0
+from ._stats import ResponderStats
 
 
 class _Refused(Protocol):
@@ -166,6 +148,7 @@ class ResponderFactory(Factory[Protocol]):
         """
         protocol.deadline = self.clock.seconds() + self.config.timeout
         self.connections.add(protocol)
+        self.stats.connections += 1
         if self.config.maxPerIP is not None:
             protocol.peerHost = hostOf(protocol.transport.getPeer())
             if protocol.peerHost is not None:

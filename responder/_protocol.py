@@ -4,6 +4,7 @@ One connection's worth of responder: read a request, answer, close.
 
 from typing import TYPE_CHECKING, cast
 
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IConsumer,
     IHalfCloseableProtocol,
@@ -59,6 +60,7 @@ class ResponderProtocol(Protocol):
         self.factory.connectionOpened(self)
 
     def dataReceived(self, data: bytes) -> None:
+        self.factory.stats.bytesIn += len(data)
         if self.answered:
             return
         request = data[: self.factory.config.maxRequest]
@@ -80,8 +82,11 @@ class ResponderProtocol(Protocol):
         Log C{request} and write the response.
         """
         self.answered = True
-        self.factory.requestReceived(self, request)
-        self.transport.write(self.factory.responseBytes)
+        factory = self.factory
+        factory.requestReceived(self, request)
+        response = factory.responseBytes
+        self.transport.write(response)
+        factory.stats.bytesOut += len(response)
 
     def close(self) -> None:
         """
@@ -102,6 +107,8 @@ class ResponderProtocol(Protocol):
         self.close()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if not (self.closing or reason.check(ConnectionDone)):
+            self.factory.stats.reset += 1
         self.factory.connectionClosed(self)
 
 
@@ -128,6 +135,7 @@ class KeepAliveProtocol(ResponderProtocol):
         cast(IConsumer, self.transport).registerProducer(self, True)
 
     def dataReceived(self, data: bytes) -> None:
+        self.factory.stats.bytesIn += len(data)
         config = self.factory.config
         delimiter, limit = config.delimiter, config.maxRequest
         start = 0

@@ -4,7 +4,7 @@ L{StringTransport}: what is answered, when, and what is logged.
 """
 
 from twisted.internet.address import IPv6Address, UNIXAddress
-from twisted.internet.error import ConnectionLost
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -233,3 +233,35 @@ class LogTests(SynchronousTestCase):
         """
         line = self.requestLogged(b"x", UNIXAddress(None))
         self.assertEqual(line, "unix:(unnamed) x")
+
+
+class StatsTests(SynchronousTestCase):
+    """
+    The counters behind the metrics endpoint.
+    """
+
+    def test_counts(self) -> None:
+        harness = Harness()
+        stats = harness.factory.stats
+        protocol, _ = harness.connect()
+        protocol.dataReceived(b"hello\0")
+        protocol.dataReceived(b"ignored")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(
+            (stats.connections, stats.requests, stats.bytesIn, stats.bytesOut),
+            (1, 1, 13, 21),
+        )
+        self.assertEqual(stats.reset, 0)
+
+    def test_reset_before_answer(self) -> None:
+        """
+        A client that breaks off before being answered counts as a reset; a
+        clean close after the answer does not.
+        """
+        harness = Harness()
+        protocol, _ = harness.connect()
+        protocol.connectionLost(Failure(ConnectionLost()))
+        answered, _ = harness.connect()
+        answered.dataReceived(b"x")
+        answered.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(harness.factory.stats.reset, 1)

@@ -1,0 +1,61 @@
+"""
+Counters that a server keeps about itself, cheap enough to update on every
+connection: plain integers, read by whoever wants them (tests, the metrics
+endpoint, an embedding application).
+"""
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+#: Upper bounds, in seconds, of the request-to-response latency buckets:
+#: from an answer in the same reactor turn up to the longest fault delays.
+LATENCY_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+
+
+@dataclass
+class LatencyHistogram:
+    """
+    How long requests waited for their response, in fixed buckets.
+
+    @ivar counts: observations per bucket of L{LATENCY_BUCKETS}, plus one
+        for anything longer; not cumulative.
+    @ivar total: the sum of all observations, in seconds.
+    """
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+@dataclass
+class ResponderStats:
+    """
+    Counters since the factory was made.
+
+    @ivar connections: connections served (not refused).
+    @ivar requests: requests answered.
+    @ivar timedOut: connections closed because their deadline passed.
+    @ivar aborted: connections aborted because they would not close.
+    @ivar reset: connections the client broke off (reset, or lost
+        uncleanly) before its request was answered.
+    @ivar refusedByAccess: connections refused by C{allow}/C{deny}.
+    @ivar refusedByLimit: connections refused by C{maxConnections} or
+        C{maxPerIP}.
+    @ivar bytesIn: request bytes received.
+    @ivar bytesOut: response bytes written.
+    @ivar latency: time from a complete request to its response written.
+    """
+
+    connections: int = 0
+    requests: int = 0
+    timedOut: int = 0
+    aborted: int = 0
+    reset: int = 0
+    refusedByAccess: int = 0
+    refusedByLimit: int = 0
+    bytesIn: int = 0
+    bytesOut: int = 0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
