@@ -11,11 +11,13 @@ from ._config import ResponderConfig
 from ._environ import configFromEnvironment
 from ._escape import escapeRequest
 from ._factory import ResponderFactory
+from ._jsonlog import JSONLogObserver
 from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._service import ResponderService, makeService
 from ._stats import ResponderStats
 
 __all__ = [
+    "JSONLogObserver",
     "KeepAliveProtocol",
     "ResponderConfig",
     "ResponderFactory",

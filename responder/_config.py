@@ -54,6 +54,8 @@ class ResponderConfig:
     @ivar workers: processes serving the same listening sockets.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
+    @ivar logFormat: C{"text"} or C{"json"}, for request lines written
+        straight to stdout (and, through the runner, for every log line).
     @ivar requestLog: C{"twisted"} to log each request as a
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
@@ -77,6 +79,7 @@ class ResponderConfig:
     delimiter: bytes = b"\0"
     workers: int = 1
     metrics: str | None = None
+    logFormat: str = "text"
 
 
 def positiveInt(text: str) -> int:

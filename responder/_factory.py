@@ -87,7 +87,11 @@ class ResponderFactory(Factory[Protocol]):
         self.requestLog: RequestLog | None = None
         if not config.quiet:
             self.requestLog = (
-                StreamRequestLog(sys.__stdout__, self.clock)  # type: ignore[arg-type]
+                StreamRequestLog(
+                    sys.__stdout__,  # type: ignore[arg-type]
+                    self.clock,
+                    json=config.logFormat == "json",
+                )
                 if config.requestLog == "stdout"
                 else LoggerRequestLog(self.log)
             )

@@ -13,11 +13,11 @@ two destinations:
     this by default: their observers, filters and formats all apply.
 
   - L{StreamRequestLog}: the same line, in the same format that twistd's
-    text log uses, written straight to a stream: the time stamp is formatted
-    once a second, the line with one f-string, and the lines of one reactor
-    iteration go out in one write.  C{twistd -n responder} uses it when its
-    log is stdout as text, which is where the stock observer would have
-    written the line anyway.
+    text log uses (or as a JSON line), written straight to a stream: the
+    time stamp is formatted once a second, the line with one f-string, and
+    the lines of one reactor iteration go out in one write.
+    C{twistd -n responder} uses it when its log is stdout, which is where
+    the stock observer would have written the line anyway.
 """
 
 import time
@@ -26,15 +26,20 @@ from typing import Protocol, TextIO
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger, formatTime
 
+from ._jsonlog import jsonLine
+
+ANSWERED = "answered"
+
 
 class RequestLog(Protocol):
     """
     Something that records requests.
     """
 
-    def __call__(self, peer: str, request: str) -> None:
+    def __call__(self, peer: str, request: str, outcome: str = ANSWERED) -> None:
         """
-        Record that C{peer} sent C{request} (both already safe to print).
+        Record that C{peer} sent C{request} (both already safe to print)
+        and what came of it: C{answered}, or the fault a rule applied.
         """
 
     def flush(self) -> None:
@@ -43,16 +48,30 @@ class RequestLog(Protocol):
         """
 
 
+def _message(peer: str, request: str, outcome: str) -> str:
+    if outcome == ANSWERED:
+        return f"{peer} {request}"
+    return f"{peer} ({outcome}) {request}"
+
+
 class LoggerRequestLog:
     """
-    Emit each request as a C{twisted.logger} event.
+    Emit each request as a C{twisted.logger} event with the fields
+    C{peer}, C{request} and C{outcome}.
     """
 
     def __init__(self, log: Logger) -> None:
         self.log = log
 
-    def __call__(self, peer: str, request: str) -> None:
-        self.log.info("{peer} {request}", peer=peer, request=request)
+    def __call__(self, peer: str, request: str, outcome: str = ANSWERED) -> None:
+        self.log.info(
+            "{peer} {request}"
+            if outcome == ANSWERED
+            else "{peer} ({outcome}) {request}",
+            peer=peer,
+            request=request,
+            outcome=outcome,
+        )
 
     def flush(self) -> None:
         """
@@ -62,30 +81,44 @@ class LoggerRequestLog:
 
 class StreamRequestLog:
     """
-    Write request lines in twistd's classic text format to a stream,
-    batched per reactor iteration.
+    Write request lines straight to a stream, batched per reactor
+    iteration: in twistd's classic text format, or as JSON lines.
 
-    @ivar system: what stands in the brackets after the time stamp, as
-        twistd shows an event's namespace and level.
+    @ivar namespace: the namespace request lines are shown with, as
+        twistd shows an event's namespace.
     """
 
-    system = "responder#info"
+    namespace = "responder"
 
-    def __init__(self, stream: TextIO, clock: IReactorTime) -> None:
+    def __init__(self, stream: TextIO, clock: IReactorTime, json: bool = False) -> None:
         self._stream = stream
         self._clock = clock
+        self._json = json
         self._lines: list[str] = []
         self._flushing: IDelayedCall | None = None
         self._second = -1
         self._prefix = ""
 
-    def __call__(self, peer: str, request: str) -> None:
+    def __call__(self, peer: str, request: str, outcome: str = ANSWERED) -> None:
         now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._prefix = f"{formatTime(now)} [{self.system}] "
-        self._lines.append(f"{self._prefix}{peer} {request}\n")
+        message = _message(peer, request, outcome)
+        if self._json:
+            line = jsonLine(
+                now,
+                "info",
+                self.namespace,
+                message,
+                peer=peer,
+                request=request,
+                outcome=outcome,
+            )
+        else:
+            second = int(now)
+            if second != self._second:
+                self._second = second
+                self._prefix = f"{formatTime(now)} [{self.namespace}#info] "
+            line = f"{self._prefix}{message}\n"
+        self._lines.append(line)
         if self._flushing is None:
             self._flushing = self._clock.callLater(0, self.flush)
 

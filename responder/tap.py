@@ -4,11 +4,9 @@ service they make.  The plugin in C{twisted/plugins/responder_plugin.py}
 names this module, so it is only imported when responder is used.
 """
 
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from twisted.logger import textFileLogObserver
 from twisted.python import usage
 
 from ._config import (
@@ -21,6 +19,7 @@ from ._config import (
     positiveInt,
     positiveSeconds,
 )
+from ._runner import resolveRequestLog, useJSONLog
 from ._service import ResponderService
 from ._service import makeService as _makeService
 
@@ -53,13 +52,18 @@ def _parameter(
     return [name, None, default, doc, coerce]
 
 
-def _requestLogChoice(text: str) -> str:
-    if text not in ("auto", "stdout", "twisted"):
-        raise ValueError(f"{text!r} is not one of auto, stdout, twisted")
-    return text
+def _choice(*choices: str) -> Callable[[str], str]:
+    """
+    A checker for an option that takes one of C{choices}.
+    """
 
+    def check(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
 
-_requestLogChoice.coerceDoc = "One of auto, stdout, twisted."  # type: ignore[attr-defined]
+    check.coerceDoc = f"One of {', '.join(choices)}."  # type: ignore[attr-defined]
+    return check
 
 
 class Options(usage.Options):
@@ -143,13 +147,20 @@ class Options(usage.Options):
             positiveInt,
         ),
         _parameter(
+            "log-format",
+            "text",
+            "text, or json: one JSON object per line, for jq and log shippers "
+            "(under twistd, with --nodaemon and no --logfile).",
+            _choice("text", "json"),
+        ),
+        _parameter(
             "request-log",
             "auto",
             "Where request lines go: 'stdout' writes them straight to standard "
             "output (fast), 'twisted' logs them as twisted.logger events (to "
             "wherever twistd or twist logs), 'auto' picks stdout when that is "
             "where the log goes as text.",
-            _requestLogChoice,
+            _choice("auto", "stdout", "twisted"),
         ),
         _parameter(
             "drain-timeout",
@@ -169,7 +180,10 @@ class Options(usage.Options):
     ]
 
     compData = usage.Completions(
-        optActions={"request-log": usage.CompleteList(["auto", "stdout", "twisted"])}
+        optActions={
+            "request-log": usage.CompleteList(["auto", "stdout", "twisted"]),
+            "log-format": usage.CompleteList(["text", "json"]),
+        }
     )
 
     def __init__(self) -> None:
@@ -213,6 +227,9 @@ class Options(usage.Options):
         given = [self["port"]] if self["port"] is not None else []
         given += self["listen"]
         busy = self["busy-response"]
+        runner = getattr(self, "parent", None)
+        if self["log-format"] == "json":
+            _checked("log-format", lambda _: useJSONLog(runner), "json")
         self.config = ResponderConfig(
             endpoints=tuple(
                 parseEndpoint(text, backlog) for text in given or [DEFAULT_PORT]
@@ -231,39 +248,11 @@ class Options(usage.Options):
             keepAlive=bool(self["keep-alive"]),
             delimiter=_checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
-            requestLog=_resolveRequestLog(
-                self["request-log"], getattr(self, "parent", None)
+            logFormat=self["log-format"],
+            requestLog=resolveRequestLog(
+                self["request-log"], self["log-format"], runner
             ),
         )
-
-
-def _resolveRequestLog(choice: str, runner: Mapping[str, Any] | None) -> str:
-    """
-    Decide where request lines go for C{--request-log auto}: straight to
-    stdout when the runner's log is text on stdout anyway, otherwise
-    through twisted.logger so they follow C{--logfile}, C{--syslog} or
-    JSON output.
-
-    @param runner: the options of the command that runs the plugin (twistd's
-        or twist's), or C{None} when there is none to ask (a tac file).
-    """
-    if choice != "auto":
-        return choice
-    if runner is None:
-        return "twisted"
-    if "nodaemon" in runner:  # twistd
-        toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
-        return "stdout" if toStdout and not runner["syslog"] else "twisted"
-    if "logFile" in runner:  # twist: text on stdout, unless JSON is chosen
-        logFile = runner["logFile"]
-        factory = runner.get("fileLogObserverFactory")
-        text = (
-            factory is textFileLogObserver
-            if factory is not None
-            else logFile.isatty()  # twist's own default
-        )
-        return "stdout" if logFile is sys.stdout and text else "twisted"
-    return "twisted"
 
 
 def makeService(options: Options) -> ResponderService:

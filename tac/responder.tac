@@ -6,12 +6,19 @@
 # RESPONDER_TIMEOUT, RESPONDER_MAX_CONNECTIONS, RESPONDER_MAX_PER_IP,
 # RESPONDER_BUSY_RESPONSE, RESPONDER_ALLOW, RESPONDER_DENY, RESPONDER_BACKLOG,
 # RESPONDER_DRAIN_TIMEOUT, RESPONDER_KEEP_ALIVE, RESPONDER_DELIMITER,
-# RESPONDER_WORKERS, RESPONDER_REQUEST_LOG, RESPONDER_QUIET.  See the README.
+# RESPONDER_WORKERS, RESPONDER_LOG_FORMAT, RESPONDER_REQUEST_LOG,
+# RESPONDER_QUIET.  See the README.
 import os
+import sys
 
 from twisted.application.service import Application
+from twisted.logger import ILogObserver
 
-from responder import configFromEnvironment, makeService
+from responder import JSONLogObserver, configFromEnvironment, makeService
 
+config = configFromEnvironment(os.environ)
 application = Application("responder")
-makeService(configFromEnvironment(os.environ)).setServiceParent(application)
+if config.logFormat == "json":
+    # twistd logs through an application's ILogObserver when it has one.
+    application.setComponent(ILogObserver, JSONLogObserver(sys.stdout))
+makeService(config).setServiceParent(application)

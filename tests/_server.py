@@ -16,7 +16,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
-_LISTENING = re.compile(r"listening on (\S+)")
+_LISTENING = re.compile(r"listening on ([^\s\"]+)")
 
 
 class ServerProcess:

@@ -100,6 +100,7 @@ class OptionTests(SynchronousTestCase):
             "--delimiter", "newline",
             "--workers", "2",
             "--request-log", "stdout",
+            "--log-format", "json",
         )  # fmt: skip
         self.assertEqual(
             config,
@@ -120,6 +121,7 @@ class OptionTests(SynchronousTestCase):
                 delimiter=b"\n",
                 workers=2,
                 requestLog="stdout",
+                logFormat="json",
             ),
         )
 
@@ -129,7 +131,7 @@ class OptionTests(SynchronousTestCase):
             "--port", "--listen", "--response", "--max-request", "--timeout",
             "--max-connections", "--max-per-ip", "--busy-response", "--allow",
             "--deny", "--backlog", "--drain-timeout", "--quiet", "--keep-alive",
-            "--delimiter", "--workers", "--request-log",
+            "--delimiter", "--workers", "--request-log", "--log-format",
         ):  # fmt: skip
             self.assertIn(option, text)
         for default in ("tcp:1984", "This is the response", "1024", "30.0", "4096"):
@@ -290,7 +292,7 @@ class RequestLogChoiceTests(SynchronousTestCase):
         self.assertEqual(self.resolve(None), "twisted")
 
     def test_twistd(self) -> None:
-        twistd = {"nodaemon": True, "logfile": None, "syslog": False}
+        twistd = {"nodaemon": True, "logfile": None, "syslog": False, "logger": None}
         self.assertEqual(self.resolve(twistd), "stdout")
         self.assertEqual(self.resolve({**twistd, "logfile": "-"}), "stdout")
         self.assertEqual(self.resolve({**twistd, "logfile": "r.log"}), "twisted")
@@ -310,7 +312,7 @@ class RequestLogChoiceTests(SynchronousTestCase):
 
     def test_explicit(self) -> None:
         self.assertEqual(self.resolve(None, "stdout"), "stdout")
-        twistd = {"nodaemon": True, "logfile": None, "syslog": False}
+        twistd = {"nodaemon": True, "logfile": None, "syslog": False, "logger": None}
         self.assertEqual(self.resolve(twistd, "twisted"), "twisted")
 
     def test_bad_choice(self) -> None:

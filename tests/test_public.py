@@ -8,6 +8,7 @@ from pathlib import Path
 import responder
 
 PUBLIC = {
+    "JSONLogObserver",
     "KeepAliveProtocol",
     "ResponderConfig",
     "ResponderFactory",

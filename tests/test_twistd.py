@@ -4,6 +4,7 @@ and the tac file, as real processes on loopback.  Also the peers it runs
 with: systemd socket activation and a real HAProxy in front.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -86,6 +87,50 @@ def test_request_lines_follow_logfile(tmp_path: Path) -> None:
     assert "Main loop terminated." in log
     assert "Traceback" not in log
     assert "to the file" not in server.output()
+
+
+def jsonLines(output: str) -> list[dict[str, object]]:
+    """
+    Every line of C{output} parsed as JSON: each must be an object.
+    """
+    records = [json.loads(line) for line in output.splitlines()]
+    assert all(isinstance(record, dict) for record in records)
+    return records
+
+
+@pytest.mark.parametrize("runner", ["twistd", "twist"])
+def test_json_log(runner: str) -> None:
+    """
+    With C{--log-format json} every line on stdout is a JSON object, the
+    runner's own lines included, and request lines carry the peer, the
+    escaped request and the outcome.
+    """
+    options = ["--port", LOOPBACK, "--log-format", "json"]
+    if runner == "twistd":
+        argv = twistdCommand(*options)
+    else:
+        argv = [str(BIN / "twist"), "responder", *options]
+    with runningServer(argv) as server:
+        [port] = server.listeningPorts()
+        assert request(port, b"json\x1b\0") == RESPONSE
+        server.waitFor(r'"outcome": "answered"')
+        assert server.stop() == 128 + signal.SIGTERM
+    records = jsonLines(server.output())
+    [answered] = [r for r in records if r.get("outcome") == "answered"]
+    assert answered["request"] == "json\\x1b"
+    assert str(answered["peer"]).startswith("127.0.0.1:")
+    assert {"time", "level", "namespace", "message"} <= set(answered)
+    assert any("listening on" in str(r["message"]) for r in records)
+
+
+def test_json_log_needs_stdout() -> None:
+    argv = [str(BIN / "twistd"), "--pidfile=", "responder", "--log-format", "json"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "responder: --log-format: --log-format json writes to stdout, which a "
+        "daemon closes: run twistd with --nodaemon\n"
+    )
 
 
 def test_sigint() -> None:
@@ -199,6 +244,17 @@ def test_bad_options(arguments: list[str], expected: str) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == f"responder: {expected}\n"
+
+
+def test_tac_json_log() -> None:
+    argv = [str(BIN / "twistd"), "--nodaemon", "--pidfile=", "-y", "tac/responder.tac"]
+    env = {"RESPONDER_PORT": LOOPBACK, "RESPONDER_LOG_FORMAT": "json"}
+    with runningServer(argv, env) as server:
+        [port] = server.listeningPorts()
+        assert request(port, b"from tac") == RESPONSE
+        server.waitFor(r'"request": "from tac"')
+        assert server.stop() == 128 + signal.SIGTERM
+    jsonLines(server.output())
 
 
 def test_bad_environment() -> None:

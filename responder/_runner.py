@@ -1,0 +1,88 @@
+"""
+How responder fits the command that runs it: twistd, twist, or neither (a
+tac file, an embedding application).
+
+The plugin's options are parsed inside the runner's own option parsing
+(they are its sub-command), and the runner reads its options, the log
+observer among them, only afterwards.  So the plugin can look at the
+runner's log settings to decide where request lines go, and can name a
+JSON observer for the runner to install.
+"""
+
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from twisted.logger import textFileLogObserver
+
+from ._jsonlog import JSONLogObserver
+
+Runner = Mapping[str, Any]
+
+_JSON_OBSERVER = "responder._jsonlog.stdoutJSONObserver"
+
+
+def isTwistd(runner: Runner) -> bool:
+    return "nodaemon" in runner
+
+
+def isTwist(runner: Runner) -> bool:
+    return "logFile" in runner
+
+
+def useJSONLog(runner: MutableMapping[str, Any] | None) -> None:
+    """
+    Make the runner log JSON lines instead of text.  twistd gets
+    C{--logger responder._jsonlog.stdoutJSONObserver}, which writes to
+    stdout; twist gets a JSON observer for its own C{--log-file}.  A tac
+    file sets the observer on its application itself.
+
+    @raise ValueError: for twistd settings that JSON on stdout cannot
+        honour: a log file, syslog, another C{--logger}, or running as a
+        daemon (which closes stdout).
+    """
+    if runner is None:
+        return
+    if isTwistd(runner):
+        if runner["logger"] is not None:
+            raise ValueError("--log-format json replaces twistd --logger: use one")
+        if runner["logfile"] not in (None, "-") or runner["syslog"]:
+            raise ValueError(
+                "--log-format json writes to stdout: drop twistd's --logfile/--syslog"
+            )
+        if not runner["nodaemon"]:
+            raise ValueError(
+                "--log-format json writes to stdout, which a daemon closes: "
+                "run twistd with --nodaemon"
+            )
+        runner["logger"] = _JSON_OBSERVER
+    elif isTwist(runner):
+        runner["fileLogObserverFactory"] = JSONLogObserver
+
+
+def resolveRequestLog(choice: str, logFormat: str, runner: Runner | None) -> str:
+    """
+    Decide where request lines go for C{--request-log auto}: straight to
+    stdout when the runner's log goes to stdout in the same format anyway,
+    otherwise through twisted.logger, so that they follow C{--logfile},
+    C{--syslog} or another observer.
+
+    @param runner: the options of the command that runs the plugin (twistd's
+        or twist's), or C{None} when there is none to ask (a tac file).
+    """
+    if choice != "auto":
+        return choice
+    if runner is None:
+        return "twisted"
+    if isTwistd(runner):
+        toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
+        ours = runner["logger"] in (None, _JSON_OBSERVER)
+        return "stdout" if toStdout and ours and not runner["syslog"] else "twisted"
+    if isTwist(runner):
+        factory = runner.get("fileLogObserverFactory")
+        if factory is None:  # twist's own default: text on a terminal
+            factory = textFileLogObserver if runner["logFile"].isatty() else None
+        wanted = JSONLogObserver if logFormat == "json" else textFileLogObserver
+        toStdout = runner["logFile"] is sys.stdout
+        return "stdout" if toStdout and factory is wanted else "twisted"
+    return "twisted"
