@@ -54,6 +54,8 @@ class ResponderConfig:
     @ivar workers: processes serving the same listening sockets.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
+    @ivar rules: path of a rules file (see L{responder._rules}) choosing
+        answers and faults by request, or C{None}.
     @ivar logFormat: C{"text"} or C{"json"}, for request lines written
         straight to stdout (and, through the runner, for every log line).
     @ivar requestLog: C{"twisted"} to log each request as a
@@ -80,6 +82,7 @@ class ResponderConfig:
     workers: int = 1
     metrics: str | None = None
     logFormat: str = "text"
+    rules: str | None = None
 
 
 def positiveInt(text: str) -> int:

@@ -23,7 +23,8 @@ from ._config import ResponderConfig
 from ._escape import escapeRequest
 from ._protocol import KeepAliveProtocol, ResponderProtocol
 from ._reactor import installedReactor
-from ._requestlog import LoggerRequestLog, RequestLog, StreamRequestLog
+from ._requestlog import ANSWERED, LoggerRequestLog, RequestLog, StreamRequestLog
+from ._rules import Rules, RulesError, loadRules
 from ._stats import ResponderStats
 
 
@@ -55,6 +56,9 @@ class ResponderFactory(Factory[Protocol]):
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
+    @ivar rules: the L{Rules} in force, or C{None}.
+    @ivar measuringLatency: whether request-to-response latency is kept in
+        C{stats} (only when metrics are served).
     @ivar requestLog: where requests are recorded (see L{RequestLog}), or
         C{None} when quiet; replace it to send request lines elsewhere.
     """
@@ -95,6 +99,11 @@ class ResponderFactory(Factory[Protocol]):
                 if config.requestLog == "stdout"
                 else LoggerRequestLog(self.log)
             )
+        self.rules: Rules | None = None
+        if config.rules is not None:
+            self.rules = loadRules(config.rules)
+        # Latency is only worth two clock readings when someone reads it.
+        self.measuringLatency = config.metrics is not None
         self._access = AccessRules(config.allow, config.deny)
         # Admission checks cost nothing when no limit or rule is set.
         self._admitAll = not (
@@ -211,15 +220,40 @@ class ResponderFactory(Factory[Protocol]):
             self.stats.aborted += 1
             protocol.transport.abortConnection()
 
-    def requestReceived(self, protocol: ResponderProtocol, request: bytes) -> None:
+    def requestReceived(
+        self, protocol: ResponderProtocol, request: bytes, outcome: str = ANSWERED
+    ) -> None:
         """
-        Count and log a request that is about to be answered.
+        Count and log a request that is about to be answered, or to meet
+        the fault a rule chose (C{outcome}).
         """
         self.stats.requests += 1
         if self.requestLog is not None:
-            self.requestLog(
-                describeAddress(protocol.transport.getPeer()), escapeRequest(request)
-            )
+            peer = protocol.peerName
+            if peer is None:
+                # Once per connection: keep-alive connections ask often, and
+                # behind haproxy: the peer is known by the first request.
+                peer = protocol.peerName = describeAddress(protocol.transport.getPeer())
+            self.requestLog(peer, escapeRequest(request), outcome)
+
+    def reloadRules(self) -> None:
+        """
+        Read the rules file again (on SIGHUP).  A bad file keeps the rules
+        in force, and the log says why.
+        """
+        if self.config.rules is None:
+            return
+        try:
+            rules = loadRules(self.config.rules)
+        except RulesError as e:
+            self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
+            return
+        self.rules = rules
+        self.log.info(
+            "reloaded {count} rules from {source}",
+            count=len(rules.rules),
+            source=rules.source,
+        )
 
     def sweep(self) -> None:
         """

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IConsumer,
+    IDelayedCall,
     IHalfCloseableProtocol,
     IPushProducer,
     ITCPTransport,
@@ -15,8 +16,20 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from ._requestlog import ANSWERED
+from ._rules import Rule
+
 if TYPE_CHECKING:
     from ._factory import ResponderFactory
+
+
+#: How each rule action shows in the request log.
+_OUTCOMES = {
+    "answer": ANSWERED,
+    "close": "closed",
+    "reset": "reset",
+    "never": "unanswered",
+}
 
 
 @implementer(IHalfCloseableProtocol)
@@ -44,6 +57,7 @@ class ResponderProtocol(Protocol):
     @ivar answered: whether the request has been answered.
     @ivar closing: whether the connection has been asked to close; past
         its deadline, a closing connection is aborted.
+    @ivar peerName: the peer as request lines show it, once known.
     @ivar peerHost: the IP address this connection counts against in the
         per-address limit, taken when it opened (behind C{haproxy:} the peer
         changes once the PROXY header has been read).
@@ -55,9 +69,17 @@ class ResponderProtocol(Protocol):
     answered: bool = False
     closing: bool = False
     peerHost: str | None = None
+    peerName: str | None = None
+    #: A rule's delayed or slow answer in progress.
+    _ruleTimer: IDelayedCall | None = None
+    _busy: bool = False
 
     def connectionMade(self) -> None:
-        self.factory.connectionOpened(self)
+        factory = self.factory
+        factory.connectionOpened(self)
+        rules = factory.rules
+        if rules is not None and rules.greeting is not None:
+            self.write(rules.greeting)
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.stats.bytesIn += len(data)
@@ -71,22 +93,72 @@ class ResponderProtocol(Protocol):
 
     def answer(self, request: bytes) -> None:
         """
-        Log C{request}, write the response and close the connection once it
-        has been written.
-        """
-        self.respond(request)
-        self.close()
-
-    def respond(self, request: bytes) -> None:
-        """
-        Log C{request} and write the response.
+        Log C{request} and answer it: with the default response, or as the
+        first rule that matches it says.  L{requestDone} follows once the
+        answer has been written.
         """
         self.answered = True
         factory = self.factory
-        factory.requestReceived(self, request)
-        response = factory.responseBytes
-        self.transport.write(response)
-        factory.stats.bytesOut += len(response)
+        rule = None if factory.rules is None else factory.rules.match(request)
+        if rule is None:
+            factory.requestReceived(self, request)
+            self.write(factory.responseBytes)
+            if factory.measuringLatency:
+                factory.stats.latency.observe(0.0)
+            self.requestDone()
+        else:
+            factory.requestReceived(self, request, _OUTCOMES[rule.action])
+            self._busy = True
+            started = factory.clock.seconds()
+            if rule.delay:
+                self._ruleTimer = factory.clock.callLater(
+                    rule.delay, self._follow, rule, started
+                )
+            else:
+                self._follow(rule, started)
+
+    def _follow(self, rule: Rule, started: float) -> None:
+        self._ruleTimer = None
+        if rule.action == "answer":
+            assert rule.response is not None
+            self._writeSlowly(rule.response, rule, started)
+        elif rule.action == "close":
+            self.close()
+        elif rule.action == "reset":
+            self.closing = True
+            self.transport.abortConnection()
+        # "never": stay busy; the connection's deadline ends it.
+
+    def _writeSlowly(self, data: bytes, rule: Rule, started: float) -> None:
+        """
+        Write C{data}, C{rule.slowBytes} at a time if the rule says so.
+        """
+        self._ruleTimer = None
+        step = rule.slowBytes or len(data)
+        self.write(data[:step])
+        if len(data) > step:
+            self._ruleTimer = self.factory.clock.callLater(
+                rule.slowInterval, self._writeSlowly, data[step:], rule, started
+            )
+            return
+        factory = self.factory
+        if factory.measuringLatency:
+            factory.stats.latency.observe(factory.clock.seconds() - started)
+        self._busy = False
+        self.requestDone()
+
+    def write(self, data: bytes) -> None:
+        """
+        Write C{data} to the client, counting it.
+        """
+        self.transport.write(data)
+        self.factory.stats.bytesOut += len(data)
+
+    def requestDone(self) -> None:
+        """
+        The request has been answered: close once the answer is sent.
+        """
+        self.close()
 
     def close(self) -> None:
         """
@@ -107,6 +179,8 @@ class ResponderProtocol(Protocol):
         self.close()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._ruleTimer is not None and self._ruleTimer.active():
+            self._ruleTimer.cancel()
         if not (self.closing or reason.check(ConnectionDone)):
             self.factory.stats.reset += 1
         self.factory.connectionClosed(self)
@@ -123,23 +197,42 @@ class KeepAliveProtocol(ResponderProtocol):
     first C{maxRequest} bytes are kept (and answered, once the delimiter
     comes); and a client that pipelines requests without reading the
     responses is stopped from sending more (the transport stops reading)
-    until it has read them.
+    until it has read them.  While a rule delays an answer, later requests
+    wait, unread, so that answers keep their order.
 
     The idle timeout starts again after each response.  End of input ends
     a pending partial request, which is answered before the close.
     """
 
     def connectionMade(self) -> None:
-        super().connectionMade()
         self._pending = bytearray()
+        self._waiting = b""
+        self._ended = False
+        self._processing = False
+        super().connectionMade()
         cast(IConsumer, self.transport).registerProducer(self, True)
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.stats.bytesIn += len(data)
+        self._process(data)
+
+    def _process(self, data: bytes) -> None:
+        self._processing = True
+        try:
+            self._answerEach(data)
+        finally:
+            self._processing = False
+
+    def _answerEach(self, data: bytes) -> None:
         config = self.factory.config
         delimiter, limit = config.delimiter, config.maxRequest
         start = 0
         while not self.closing:
+            if self._busy:
+                # Keep the rest for when the answer in progress is done.
+                self._waiting += data[start:]
+                cast(IPushProducer, self.transport).pauseProducing()
+                return
             end = data.find(delimiter, start)
             if end < 0:
                 self._keep(data[start:] if start else data, limit)
@@ -150,7 +243,9 @@ class KeepAliveProtocol(ResponderProtocol):
                 self._pending.clear()
             else:
                 request = data[start : min(end, start + limit)]
-            self.respond(request)
+            if request.endswith(b"\r") and delimiter == b"\n":
+                request = request[:-1]
+            self.answer(request)
             start = end + 1
 
     def _keep(self, part: bytes, limit: int) -> None:
@@ -158,18 +253,44 @@ class KeepAliveProtocol(ResponderProtocol):
         if room > 0:
             self._pending += part[:room]
 
-    def respond(self, request: bytes) -> None:
-        if request.endswith(b"\r") and self.factory.config.delimiter == b"\n":
-            request = request[:-1]
-        super().respond(request)
-        self.deadline = self.factory.clock.seconds() + self.factory.config.timeout
+    def requestDone(self) -> None:
+        """
+        Restart the idle timeout, and go on with requests that waited.
+        """
+        factory = self.factory
+        self.deadline = factory.clock.seconds() + factory.config.timeout
+        if not self._processing:
+            # An answer that a rule delayed is done: carry on.
+            self._continue()
+
+    def _continue(self) -> None:
+        """
+        Answer the requests that waited for an answer in progress; once
+        input has ended and everything is answered, close.
+        """
+        waiting, self._waiting = self._waiting, b""
+        if waiting:
+            cast(IPushProducer, self.transport).resumeProducing()
+            self._process(waiting)
+        if self._ended and not (self._busy or self._waiting or self.closing):
+            self._endInput()
 
     def readConnectionLost(self) -> None:
+        self._ended = True
+        if not (self._busy or self._processing):
+            self._continue()
+
+    def _endInput(self) -> None:
+        """
+        End of input: answer an unfinished request (whose L{requestDone}
+        comes back here), or close.
+        """
         if self._pending:
             request = bytes(self._pending)
             self._pending.clear()
-            self.respond(request)
-        self.close()
+            self.answer(request)
+        else:
+            self.close()
 
     def pauseProducing(self) -> None:
         """
@@ -178,7 +299,12 @@ class KeepAliveProtocol(ResponderProtocol):
         cast(IPushProducer, self.transport).pauseProducing()
 
     def resumeProducing(self) -> None:
-        cast(IPushProducer, self.transport).resumeProducing()
+        """
+        The client has read its responses; read its requests again, unless
+        an answer in progress holds them back.
+        """
+        if not self._busy:
+            cast(IPushProducer, self.transport).resumeProducing()
 
     def stopProducing(self) -> None:
         """

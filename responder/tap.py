@@ -4,6 +4,7 @@ service they make.  The plugin in C{twisted/plugins/responder_plugin.py}
 names this module, so it is only imported when responder is used.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from ._config import (
     positiveInt,
     positiveSeconds,
 )
+from ._rules import loadRules
 from ._runner import resolveRequestLog, useJSONLog
 from ._service import ResponderService
 from ._service import makeService as _makeService
@@ -64,6 +66,18 @@ def _choice(*choices: str) -> Callable[[str], str]:
 
     check.coerceDoc = f"One of {', '.join(choices)}."  # type: ignore[attr-defined]
     return check
+
+
+def _checkRules(path: str) -> str:
+    """
+    Load the rules file once to check it; return its absolute path, so a
+    reload finds it whatever the working directory is by then.
+
+    @raise ValueError: naming the file, line and reason.
+    """
+    absolute = os.path.abspath(path)
+    loadRules(absolute)
+    return absolute
 
 
 class Options(usage.Options):
@@ -146,6 +160,20 @@ class Options(usage.Options):
             "Processes serving the same listening sockets.",
             positiveInt,
         ),
+        [
+            "rules",
+            None,
+            None,
+            "TOML file of rules choosing answers and faults by request (see "
+            "the README); SIGHUP reloads it. [default: none]",
+        ],
+        [
+            "metrics",
+            None,
+            None,
+            "Endpoint to serve Prometheus metrics on at /metrics, such as "
+            "tcp:9100:interface=127.0.0.1. [default: none]",
+        ],
         _parameter(
             "log-format",
             "text",
@@ -249,6 +277,16 @@ class Options(usage.Options):
             delimiter=_checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             logFormat=self["log-format"],
+            rules=None if self["rules"] is None else _checkRules(self["rules"]),
+            metrics=(
+                None
+                if self["metrics"] is None
+                else _checked(
+                    "metrics",
+                    lambda text: parseEndpoint(text, backlog),
+                    self["metrics"],
+                )
+            ),
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner
             ),

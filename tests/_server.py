@@ -6,6 +6,7 @@ and hostile-client tests.
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -119,6 +120,22 @@ class ServerProcess:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS in /proc status")
+
+
+def request(port: int, data: bytes, host: str = "127.0.0.1") -> bytes:
+    """
+    Send C{data} and read until the server closes.
+    """
+    with socket.create_connection((host, port), timeout=10) as client:
+        client.sendall(data)
+        return readAll(client)
+
+
+def readAll(client: socket.socket) -> bytes:
+    received = b""
+    while chunk := client.recv(4096):
+        received += chunk
+    return received
 
 
 def twistdCommand(*arguments: str) -> list[str]:

@@ -15,26 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from ._server import BIN, REPO, ServerProcess, runningServer, twistdCommand
+from ._server import (
+    BIN,
+    REPO,
+    ServerProcess,
+    readAll,
+    request,
+    runningServer,
+    twistdCommand,
+)
 
 RESPONSE = b"This is the response\0"
 LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def request(port: int, data: bytes, host: str = "127.0.0.1") -> bytes:
-    """
-    Send C{data} and read until the server closes.
-    """
-    with socket.create_connection((host, port), timeout=10) as client:
-        client.sendall(data)
-        return readAll(client)
-
-
-def readAll(client: socket.socket) -> bytes:
-    received = b""
-    while chunk := client.recv(4096):
-        received += chunk
-    return received
 
 
 def assertCleanStop(server: ServerProcess, sig: int = signal.SIGTERM) -> None:
@@ -131,6 +123,29 @@ def test_json_log_needs_stdout() -> None:
         "responder: --log-format: --log-format json writes to stdout, which a "
         "daemon closes: run twistd with --nodaemon\n"
     )
+
+
+def test_metrics_scrape() -> None:
+    """
+    C{--metrics} serves Prometheus text; after a known number of requests
+    the counters say so.
+    """
+    argv = twistdCommand("--port", LOOPBACK, "--metrics", LOOPBACK, "--quiet")
+    with runningServer(argv) as server:
+        [port] = server.listeningPorts()
+        [line] = server.waitFor(r"listening on 127\.0\.0\.1:\d+ for metrics")
+        metrics = int(line.rsplit(":", 1)[1].split()[0])
+        for _ in range(7):
+            assert request(port, b"count me\0") == RESPONSE
+        with socket.create_connection(("127.0.0.1", metrics), timeout=10) as client:
+            client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            page = readAll(client).decode()
+        assertCleanStop(server)
+    assert page.startswith("HTTP/1.0 200 OK")
+    assert "\nresponder_requests_total 7.0\n" in page
+    assert '\nresponder_responses_total{outcome="answered"} 7.0\n' in page
+    assert "\nresponder_active_connections 0.0\n" in page
+    assert "\nresponder_sent_bytes_total 147.0\n" in page
 
 
 def test_sigint() -> None:
