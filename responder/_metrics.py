@@ -39,20 +39,17 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import (
-    IListeningPort,
     IReactorTime,
-    IStreamServerEndpoint,
 )
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from ._address import describeAddress
 from ._factory import ResponderFactory
+from ._listening import EndpointService
 from ._reactor import installedReactor
 from ._stats import LATENCY_BUCKETS, LatencyHistogram, ResponderStats
 
@@ -461,83 +458,9 @@ class _QuietSite(Site):
         pass
 
 
-class MetricsService(Service):
-    """
-    Serve a registry's metrics over HTTP on one endpoint while running, and
-    log the address bound (C{metrics on 127.0.0.1:9100}).
-
-    @ivar registry: the L{CollectorRegistry} served.
-    @ivar port: the listening port, once listening.
-    """
-
-    log = _log
-
-    def __init__(
-        self,
-        description: str,
-        endpoint: IStreamServerEndpoint,
-        registry: CollectorRegistry,
-        reactor: IReactorTime,
-    ) -> None:
-        self.description = description
-        self.endpoint = endpoint
-        self.registry = registry
-        self.site = _QuietSite(  # type: ignore[no-untyped-call]
-            MetricsPage(registry), reactor=reactor
-        )
-        self.port: IListeningPort | None = None
-        self._listening: Deferred[IListeningPort] | None = None
-
-    def privilegedStartService(self) -> None:
-        """
-        Listen before twistd drops privileges, as the responder's own
-        endpoints do.
-
-        @raise ListenFailed: if the endpoint failed to listen at once.
-        """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
-        self._listen()
-
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        self._listen()
-
-    def _listen(self) -> None:
-        if self._listening is not None:
-            return
-        failures: list[Failure] = []
-        self._listening = self.endpoint.listen(self.site)
-        self._listening.addCallbacks(self._listened, failures.append)
-        if failures:
-            # Imported here: _service is where makeService imports this.
-            from ._service import ListenFailed
-
-            self._listening = None
-            reason = failures[0].getErrorMessage()
-            raise ListenFailed(
-                f"cannot listen on {self.description} for metrics: {reason}"
-            )
-
-    def _listened(self, port: IListeningPort) -> IListeningPort:
-        self.port = port
-        self.log.info("metrics on {address}", address=describeAddress(port.getHost()))
-        return port
-
-    def stopService(self) -> Deferred[None]:
-        super().stopService()  # type: ignore[no-untyped-call]
-        listening, self._listening = self._listening, None
-        port, self.port = self.port, None
-        if port is not None:
-            stopped = port.stopListening()
-            return succeed(None) if stopped is None else stopped
-        if listening is not None:
-            listening.cancel()
-        return succeed(None)
-
-
 def makeMetricsService(
     description: str, collector: Collector, reactor: IReactorTime | None = None
-) -> MetricsService:
+) -> EndpointService:
     """
     A service serving C{collector}'s metrics, from a registry of their own,
     at C{/metrics} on the endpoint C{description} (already checked by
@@ -550,5 +473,6 @@ def makeMetricsService(
         reactor = installedReactor()
     registry = CollectorRegistry()
     registry.register(collector)
+    site = _QuietSite(MetricsPage(registry), reactor=reactor)  # type: ignore[no-untyped-call]
     endpoint = serverFromString(reactor, description)
-    return MetricsService(description, endpoint, registry, reactor)
+    return EndpointService(description, endpoint, site, purpose="metrics")

@@ -4,100 +4,27 @@ factory, and a graceful stop.
 """
 
 import resource
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
+from typing import Any, cast
 
-from twisted.application.service import MultiService, Service
-from twisted.internet.defer import Deferred, succeed
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import (
     IAddress,
-    IListeningPort,
+    IReactorFromThreads,
     IReactorTime,
-    IStreamServerEndpoint,
 )
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
-from ._address import describeAddress
 from ._config import ResponderConfig
 from ._factory import ResponderFactory
+from ._listening import EndpointService, ListenFailed
+from ._metrics import ResponderCollector, factorySource, makeMetricsService
 from ._reactor import installedReactor
-
-
-class ListenFailed(Exception):
-    """
-    An endpoint could not listen.  The message is one line for operators.
-    """
-
-
-class EndpointService(Service):
-    """
-    Listen on one endpoint while running, and log the address actually
-    bound, so that C{--port 0} tells scripts which port it picked.
-
-    Unlike L{twisted.application.internet.StreamServerEndpointService},
-    this keeps the endpoint's description for its messages and exposes the
-    listening port.
-
-    @ivar port: the listening port, once listening.
-    """
-
-    log = Logger(namespace="responder")
-
-    def __init__(
-        self,
-        description: str,
-        endpoint: IStreamServerEndpoint,
-        factory: ResponderFactory,
-    ) -> None:
-        self.description = description
-        self.endpoint = endpoint
-        self.factory = factory
-        self.port: IListeningPort | None = None
-        self._listening: Deferred[IListeningPort] | None = None
-
-    def privilegedStartService(self) -> None:
-        """
-        Listen before twistd drops privileges, so low ports work with
-        C{--uid}.
-
-        @raise ListenFailed: if the endpoint failed to listen at once, as
-            TCP, unix and systemd endpoints do; there is no point starting.
-        """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
-        self._listen()
-
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        self._listen()
-
-    def _listen(self) -> None:
-        if self._listening is not None:
-            return
-        failures: list[Failure] = []
-        self._listening = self.endpoint.listen(self.factory)
-        self._listening.addCallbacks(self._listened, failures.append)
-        if failures:
-            self._listening = None
-            reason = failures[0].getErrorMessage()
-            raise ListenFailed(f"cannot listen on {self.description}: {reason}")
-
-    def _listened(self, port: IListeningPort) -> IListeningPort:
-        self.port = port
-        self.log.info("listening on {address}", address=describeAddress(port.getHost()))
-        return port
-
-    def stopService(self) -> Deferred[None]:
-        super().stopService()  # type: ignore[no-untyped-call]
-        listening, self._listening = self._listening, None
-        port, self.port = self.port, None
-        if port is not None:
-            stopped = port.stopListening()
-            return succeed(None) if stopped is None else stopped
-        if listening is not None:
-            listening.cancel()
-        return succeed(None)
 
 
 class ResponderService(MultiService):
@@ -109,6 +36,8 @@ class ResponderService(MultiService):
     """
 
     log = Logger(namespace="responder")
+
+    _previousHangup: Any = None
 
     def __init__(self, factory: ResponderFactory) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -122,8 +51,30 @@ class ResponderService(MultiService):
     def startService(self) -> None:
         with _exitOnListenFailure():
             super().startService()  # type: ignore[no-untyped-call]
+        if self.config.rules is not None:
+            self._previousHangup = signal.signal(signal.SIGHUP, self._hangup)
+
+    def _hangup(self, number: int, frame: FrameType | None) -> None:
+        """
+        SIGHUP: reload the rules, from the reactor's thread rather than
+        from inside whatever the signal interrupted.
+        """
+        clock = self.factory.clock
+        if IReactorFromThreads.providedBy(clock):
+            cast(IReactorFromThreads, clock).callFromThread(self.reload)
+        else:
+            self.reload()
+
+    def reload(self) -> None:
+        """
+        Reload what can be reloaded: the rules file.
+        """
+        self.factory.reloadRules()
 
     def stopService(self) -> Deferred[None]:
+        if self._previousHangup is not None:
+            signal.signal(signal.SIGHUP, self._previousHangup)
+            self._previousHangup = None
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
@@ -144,7 +95,9 @@ class ResponderService(MultiService):
         return [
             child.port.getHost()
             for child in self
-            if isinstance(child, EndpointService) and child.port is not None
+            if isinstance(child, EndpointService)
+            and child.port is not None
+            and not child.purpose
         ]
 
 
@@ -185,13 +138,26 @@ def makeService(
     Build the service that serves C{config}: a L{ResponderService} with one
     listening child per endpoint.  The twistd plugin and the tac file both
     call this, and so can an application embedding responder.
+
+    With C{config.workers} above 1 it is a L{WorkerPoolService}, whose
+    worker processes serve what it listens on.
     """
     if reactor is None:
         reactor = installedReactor()
     factory = ResponderFactory(config, clock=reactor)
-    top = ResponderService(factory)
+    if config.workers > 1:
+        # Imported when needed: the pool builds on this module.
+        from ._workers import WorkerPoolService
+
+        top: ResponderService = WorkerPoolService(factory, reactor)
+    else:
+        top = ResponderService(factory)
     for description in config.endpoints:
         endpoint = serverFromString(reactor, description)
         service = EndpointService(description, endpoint, factory)
         service.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.metrics is not None and config.workers == 1:
+        collector = ResponderCollector(factorySource(factory))
+        metrics = makeMetricsService(config.metrics, collector, reactor)
+        metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top

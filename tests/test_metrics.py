@@ -30,15 +30,17 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IStreamServerEndpoint,
 )
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactor
 from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.server import Site
 from zope.interface import implementer
 
 from responder import ResponderFactory, ResponderStats, ask
+from responder._listening import EndpointService, ListenFailed
 from responder._metrics import (
-    MetricsService,
     ResponderCollector,
     StatsSnapshotWriter,
     factorySource,
@@ -49,7 +51,6 @@ from responder._metrics import (
     statsToJSON,
     sumSnapshots,
 )
-from responder._service import ListenFailed
 from responder._stats import LATENCY_BUCKETS, LatencyHistogram
 
 from .support import Harness
@@ -486,9 +487,11 @@ class MetricsServiceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.events: list[LogEvent] = []
         self.endpoint = FakeEndpoint()
-        registry = CollectorRegistry()
-        self.service = MetricsService(
-            "tcp:9100:interface=127.0.0.1", self.endpoint, registry, Clock()
+        self.service = EndpointService(
+            "tcp:9100:interface=127.0.0.1",
+            self.endpoint,
+            Factory.forProtocol(Protocol),
+            purpose="metrics",
         )
         self.service.log = Logger(
             namespace="responder", observer=cast(ILogObserver, self.events.append)
@@ -497,15 +500,15 @@ class MetricsServiceTests(SynchronousTestCase):
     def test_listens(self) -> None:
         """
         The service listens once, before privileges are dropped, and logs
-        where.
+        where, and what for.
         """
         self.service.privilegedStartService()
         self.service.startService()
-        self.assertEqual(self.endpoint.factories, [self.service.site])
+        self.assertEqual(self.endpoint.factories, [self.service.factory])
         self.assertIs(self.service.port, self.endpoint.port)
         self.assertEqual(
             [formatEvent(event) for event in self.events],
-            ["metrics on 127.0.0.1:9100"],
+            ["listening on 127.0.0.1:9100 for metrics"],
         )
 
     def test_stops(self) -> None:
@@ -535,8 +538,9 @@ class MetricsServiceTests(SynchronousTestCase):
         service.startService()
         [(port, site, _, interface)] = reactor.tcpServers
         self.assertEqual((port, interface), (9100, "127.0.0.1"))
-        self.assertIs(site, service.site)
-        names = {family.name for family in service.registry.collect()}
+        self.assertIs(site, service.factory)
+        registry = cast(Site, site).resource.registry
+        names = {family.name for family in registry.collect()}
         self.assertEqual(names, FAMILIES)
 
 
@@ -654,6 +658,8 @@ async def test_listen_failure() -> None:
         taken.listen()
         description = f"tcp:{taken.getsockname()[1]}:interface=127.0.0.1"
         service = makeMetricsService(description, ResponderCollector(lambda: []))
-        with pytest.raises(ListenFailed, match=f"cannot listen on {description}"):
+        with pytest.raises(
+            ListenFailed, match=f"cannot listen on {description} for metrics"
+        ):
             service.privilegedStartService()
     await service.stopService()
