@@ -58,11 +58,14 @@ _log = Logger(namespace="responder")
 #: What a stats source gives: counters, and the connections open now.
 Snapshot = tuple[ResponderStats, int]
 
+#: Where a collector gets its snapshots from, at each scrape.
+StatsSource = Callable[[], Iterable[Snapshot]]
+
 #: The integer counters of L{ResponderStats}, whatever gets added later.
 _COUNTERS = tuple(f.name for f in fields(ResponderStats) if f.name != "latency")
 
 
-def factorySource(factory: ResponderFactory) -> Callable[[], list[Snapshot]]:
+def factorySource(factory: ResponderFactory) -> StatsSource:
     """
     The stats source of one process: C{factory}'s counters and open
     connections, read afresh at every scrape.

@@ -23,7 +23,12 @@ from twisted.logger import Logger
 from ._config import ResponderConfig
 from ._factory import ResponderFactory
 from ._listening import EndpointService, ListenFailed
-from ._metrics import ResponderCollector, factorySource, makeMetricsService
+from ._metrics import (
+    ResponderCollector,
+    StatsSource,
+    factorySource,
+    makeMetricsService,
+)
 from ._reactor import installedReactor
 
 
@@ -86,6 +91,13 @@ class ResponderService(MultiService):
     @property
     def config(self) -> ResponderConfig:
         return self.factory.config
+
+    def statsSource(self) -> StatsSource:
+        """
+        Where the metrics endpoint reads the counters: this process's
+        factory.
+        """
+        return factorySource(self.factory)
 
     def addresses(self) -> list[IAddress]:
         """
@@ -156,8 +168,8 @@ def makeService(
         endpoint = serverFromString(reactor, description)
         service = EndpointService(description, endpoint, factory)
         service.setServiceParent(top)  # type: ignore[no-untyped-call]
-    if config.metrics is not None and config.workers == 1:
-        collector = ResponderCollector(factorySource(factory))
+    if config.metrics is not None:
+        collector = ResponderCollector(top.statsSource())
         metrics = makeMetricsService(config.metrics, collector, reactor)
         metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top

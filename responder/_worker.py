@@ -45,6 +45,7 @@ from ._address import describeAddress
 from ._config import ResponderConfig
 from ._factory import ResponderFactory
 from ._jsonlog import JSONLogObserver
+from ._metrics import StatsSnapshotWriter
 from ._requestlog import StreamRequestLog
 from ._workers import SharedSocket, WorkerSpec
 
@@ -177,6 +178,11 @@ class WorkerService(Service):
             requestLog.namespace = namespace
             self.factory.requestLog = requestLog
         self.sockets = [AdoptedSocket(reactor, shared) for shared in spec.sockets]
+        self._snapshots: StatsSnapshotWriter | None = None
+        if spec.metricsDirectory is not None:
+            self._snapshots = StatsSnapshotWriter(
+                spec.metricsDirectory, self.factory, reactor
+            )
         self._watchdog = LoopingCall(self._checkParent)
         self._watchdog.clock = reactor
         self._terminating = False
@@ -184,6 +190,8 @@ class WorkerService(Service):
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         ports = [adopted.listen(self.factory) for adopted in self.sockets]
+        if self._snapshots is not None:
+            self._snapshots.startService()
         self._watchdog.start(1.0, now=False)
         self.log.info(
             "worker {number} (pid {pid}) ready: serving {addresses}",
@@ -226,6 +234,9 @@ class WorkerService(Service):
         await self.factory.drain(self.spec.config.drainTimeout)
         if self.factory.requestLog is not None:
             self.factory.requestLog.flush()
+        if self._snapshots is not None:
+            # The last counts, with no connection open any more.
+            await self._snapshots.stopService()
         self.log.info(
             "worker {number} stopped after answering {requests} requests",
             number=self.spec.number,

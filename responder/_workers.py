@@ -16,9 +16,11 @@ not exited a few seconds after that is killed.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Self, cast
@@ -41,6 +43,7 @@ from twisted.python.failure import Failure
 from ._config import ResponderConfig
 from ._factory import ResponderFactory
 from ._listening import EndpointService
+from ._metrics import Snapshot, StatsSource, readSnapshots
 from ._service import ResponderService
 
 #: Endpoint types whose listening socket workers can share, alone or behind
@@ -167,12 +170,15 @@ class WorkerSpec:
     @ivar number: 1 to N.  A restarted worker keeps its number, which its
         log lines show, as in C{[responder.w2#info]}.
     @ivar parent: the parent's pid; a worker whose parent has gone stops.
+    @ivar metricsDirectory: where the worker writes its counters for the
+        parent's metrics endpoint, or C{None} without one.
     """
 
     number: int
     parent: int
     config: ResponderConfig
     sockets: tuple[SharedSocket, ...]
+    metricsDirectory: str | None = None
 
     def toJSON(self) -> bytes:
         return json.dumps(
@@ -181,6 +187,7 @@ class WorkerSpec:
                 "parent": self.parent,
                 "config": configToJSON(self.config),
                 "sockets": [asdict(shared) for shared in self.sockets],
+                "metricsDirectory": self.metricsDirectory,
             }
         ).encode()
 
@@ -192,6 +199,7 @@ class WorkerSpec:
             parent=values["parent"],
             config=configFromJSON(values["config"]),
             sockets=tuple(SharedSocket(**shared) for shared in values["sockets"]),
+            metricsDirectory=values["metricsDirectory"],
         )
 
 
@@ -222,10 +230,19 @@ class WorkerPoolService(ResponderService):
         self.workers: list[WorkerSlot] = []
         self.sockets: tuple[SharedSocket, ...] = ()
         self.childFDs: dict[int, int] = {}
+        # Each worker writes its counters here; the metrics endpoint adds
+        # them up at each scrape (see responder._metrics).
+        self.metricsDirectory: str | None = None
+        if factory.config.metrics is not None:
+            self.metricsDirectory = tempfile.mkdtemp(prefix="responder-metrics-")
 
     def startService(self) -> None:
         super().startService()
-        endpoints = [child for child in self if isinstance(child, EndpointService)]
+        endpoints = [
+            child
+            for child in self
+            if isinstance(child, EndpointService) and not child.purpose
+        ]
         shared, self.childFDs = [], {}
         for fd, endpoint in enumerate(endpoints, FIRST_SOCKET_FD):
             assert endpoint.port is not None, "shareable endpoints listen at once"
@@ -242,6 +259,20 @@ class WorkerPoolService(ResponderService):
         self.workers = [WorkerSlot(self, n) for n in range(1, self.config.workers + 1)]
         for worker in self.workers:
             worker.start()
+
+    def statsSource(self) -> StatsSource:
+        """
+        The workers' counters, from the files they write: those of workers
+        that have exited still count, their open connections do not.
+        """
+        directory = self.metricsDirectory
+        assert directory is not None
+
+        def snapshots() -> list[Snapshot]:
+            alive = {slot.process.pid for slot in self.workers if slot.process}
+            return readSnapshots(directory, alive=alive, log=self.log)
+
+        return snapshots
 
     def reload(self) -> None:
         """
@@ -260,6 +291,8 @@ class WorkerPoolService(ResponderService):
         # instead of waiting in a queue that nobody accepts from.
         await super().stopService()
         await gatherResults([worker.stop() for worker in self.workers])
+        if self.metricsDirectory is not None:
+            shutil.rmtree(self.metricsDirectory, ignore_errors=True)
 
 
 class WorkerSlot:
@@ -303,7 +336,13 @@ class WorkerSlot:
             env=_workerEnvironment(),
             childFDs=childFDs,
         )
-        spec = WorkerSpec(self.number, os.getpid(), pool.config, pool.sockets)
+        spec = WorkerSpec(
+            self.number,
+            os.getpid(),
+            pool.config,
+            pool.sockets,
+            pool.metricsDirectory,
+        )
         protocol.transport.write(spec.toJSON())
         protocol.transport.closeStdin()
         self.process = protocol

@@ -125,24 +125,37 @@ def test_json_log_needs_stdout() -> None:
     )
 
 
-def test_metrics_scrape() -> None:
+def scrape(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        page = readAll(client).decode()
+    assert page.startswith("HTTP/1.0 200 OK"), page
+    return page
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_metrics_scrape(workers: str) -> None:
     """
     C{--metrics} serves Prometheus text; after a known number of requests
-    the counters say so.
+    the counters say so.  With workers, each writes its counters once a
+    second and the parent adds them up.
     """
-    argv = twistdCommand("--port", LOOPBACK, "--metrics", LOOPBACK, "--quiet")
+    argv = twistdCommand(
+        "--port", LOOPBACK, "--metrics", LOOPBACK, "--quiet", "--workers", workers
+    )  # fmt: skip
     with runningServer(argv) as server:
         [port] = server.listeningPorts()
         [line] = server.waitFor(r"listening on 127\.0\.0\.1:\d+ for metrics")
         metrics = int(line.rsplit(":", 1)[1].split()[0])
+        if workers != "1":
+            server.waitFor(r"worker \d \(pid \d+\) ready", count=int(workers))
         for _ in range(7):
             assert request(port, b"count me\0") == RESPONSE
-        with socket.create_connection(("127.0.0.1", metrics), timeout=10) as client:
-            client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-            page = readAll(client).decode()
+        deadline = time.monotonic() + 10
+        while "\nresponder_requests_total 7.0\n" not in (page := scrape(metrics)):
+            assert time.monotonic() < deadline, page
+            time.sleep(0.2)
         assertCleanStop(server)
-    assert page.startswith("HTTP/1.0 200 OK")
-    assert "\nresponder_requests_total 7.0\n" in page
     assert '\nresponder_responses_total{outcome="answered"} 7.0\n' in page
     assert "\nresponder_active_connections 0.0\n" in page
     assert "\nresponder_sent_bytes_total 147.0\n" in page
