@@ -226,8 +226,8 @@ class KeepAliveProtocol(ResponderProtocol):
     def _answerEach(self, data: bytes) -> None:
         config = self.factory.config
         delimiter, limit = config.delimiter, config.maxRequest
-        start = 0
-        while not self.closing:
+        start, size = 0, len(data)
+        while start < size and not self.closing:
             if self._busy:
                 # Keep the rest for when the answer in progress is done.
                 self._waiting += data[start:]
