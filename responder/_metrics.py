@@ -134,21 +134,26 @@ class ResponderCollector:
             value=stats.connections,
         )
         yield CounterMetricFamily(
-            "responder_requests", "Requests answered.", value=stats.requests
+            "responder_requests",
+            "Requests received: answered, or met with a rule's fault.",
+            value=stats.requests,
         )
         responses = CounterMetricFamily(
             "responder_responses",
-            "Outcomes: requests answered, and connections closed because "
-            "their deadline passed, refused by a connection limit, refused by "
-            "the allow/deny rules, or broken off by the client unanswered.",
+            "Outcomes: requests answered; connections closed because their "
+            "deadline passed, refused by a connection limit or by the "
+            "allow/deny rules; reset before an answer, by the client or by a "
+            "rule; closed unanswered by a rule; left unanswered by a rule.",
             labels=["outcome"],
         )
         for outcome, count in (
-            ("answered", stats.requests),
+            ("answered", stats.answered),
             ("timed_out", stats.timedOut),
             ("refused_limit", stats.refusedByLimit),
             ("refused_access", stats.refusedByAccess),
-            ("reset", stats.reset),
+            ("reset", stats.reset + stats.resetByRule),
+            ("closed", stats.closedByRule),
+            ("unanswered", stats.unanswered),
         ):
             responses.add_metric([outcome], count)
         yield responses

@@ -103,8 +103,10 @@ class ResponderProtocol(Protocol):
         if rule is None:
             factory.requestReceived(self, request)
             self.write(factory.responseBytes)
+            stats = factory.stats
+            stats.answered += 1
             if factory.measuringLatency:
-                factory.stats.latency.observe(0.0)
+                stats.latency.observe(0.0)
             self.requestDone()
         else:
             factory.requestReceived(self, request, _OUTCOMES[rule.action])
@@ -123,11 +125,15 @@ class ResponderProtocol(Protocol):
             assert rule.response is not None
             self._writeSlowly(rule.response, rule, started)
         elif rule.action == "close":
+            self.factory.stats.closedByRule += 1
             self.close()
         elif rule.action == "reset":
+            self.factory.stats.resetByRule += 1
             self.closing = True
             self.transport.abortConnection()
-        # "never": stay busy; the connection's deadline ends it.
+        else:
+            # "never": stay busy; the connection's deadline ends it.
+            self.factory.stats.unanswered += 1
 
     def _writeSlowly(self, data: bytes, rule: Rule, started: float) -> None:
         """
@@ -142,6 +148,7 @@ class ResponderProtocol(Protocol):
             )
             return
         factory = self.factory
+        factory.stats.answered += 1
         if factory.measuringLatency:
             factory.stats.latency.observe(factory.clock.seconds() - started)
         self._busy = False

@@ -36,7 +36,12 @@ class ResponderStats:
     Counters since the factory was made.
 
     @ivar connections: connections served (not refused).
-    @ivar requests: requests answered.
+    @ivar requests: requests received and dealt with: answered, or met
+        with a rule's fault.
+    @ivar answered: requests whose response has been written in full.
+    @ivar closedByRule: requests a rule answered by closing.
+    @ivar resetByRule: requests a rule answered with a TCP reset.
+    @ivar unanswered: requests a rule chose never to answer.
     @ivar timedOut: connections closed because their deadline passed.
     @ivar aborted: connections aborted because they would not close.
     @ivar reset: connections the client broke off (reset, or lost
@@ -51,6 +56,10 @@ class ResponderStats:
 
     connections: int = 0
     requests: int = 0
+    answered: int = 0
+    closedByRule: int = 0
+    resetByRule: int = 0
+    unanswered: int = 0
     timedOut: int = 0
     aborted: int = 0
     reset: int = 0

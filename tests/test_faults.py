@@ -91,9 +91,11 @@ class RuleTests(SynchronousTestCase):
         harness.clock.advance(2.4)
         self.assertEqual(transport.value(), b"")
         self.assertFalse(transport.disconnecting)
+        self.assertEqual(harness.factory.stats.answered, 0, "not yet")
         harness.clock.advance(0.1)
         self.assertEqual(transport.value(), b"waited")
         self.assertTrue(transport.disconnecting)
+        self.assertEqual(harness.factory.stats.answered, 1)
 
     def test_slow_write(self) -> None:
         harness = self.harness()
@@ -117,6 +119,10 @@ class RuleTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.assertFalse(transport.disconnected)
         self.assertEqual(harness.logged()[-1], "192.0.2.7:40000 (closed) CLOSE")
+        stats = harness.factory.stats
+        self.assertEqual(
+            (stats.requests, stats.closedByRule, stats.answered), (1, 1, 0)
+        )
 
     def test_reset(self) -> None:
         harness = self.harness()
@@ -125,6 +131,7 @@ class RuleTests(SynchronousTestCase):
         protocol.dataReceived(b"RESET")
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnected, "aborted")
+        self.assertEqual(harness.factory.stats.resetByRule, 1)
 
     def test_never(self) -> None:
         """
@@ -140,6 +147,7 @@ class RuleTests(SynchronousTestCase):
         harness.clock.advance(1)
         self.assertTrue(transport.disconnecting)
         self.assertEqual(harness.logged()[-1], "192.0.2.7:40000 (unanswered) NEVER")
+        self.assertEqual(harness.factory.stats.unanswered, 1)
 
     def test_pending_answer_cancelled_on_disconnect(self) -> None:
         harness = self.harness()

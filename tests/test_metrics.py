@@ -80,6 +80,10 @@ def someStats(scale: int = 1) -> ResponderStats:
     return ResponderStats(
         connections=11 * scale,
         requests=10 * scale,
+        answered=9 * scale,
+        closedByRule=6 * scale,
+        resetByRule=7 * scale,
+        unanswered=8 * scale,
         timedOut=2 * scale,
         aborted=1 * scale,
         reset=3 * scale,
@@ -143,11 +147,13 @@ class CollectorTests(SynchronousTestCase):
         self.assertEqual(
             {s.labels["outcome"]: s.value for s in responses.samples},
             {
-                "answered": 10,
+                "answered": 9,
                 "timed_out": 2,
                 "refused_limit": 5,
                 "refused_access": 4,
-                "reset": 3,
+                "reset": 3 + 7,
+                "closed": 6,
+                "unanswered": 8,
             },
         )
         self.assertEqual(
@@ -230,7 +236,8 @@ class CollectorTests(SynchronousTestCase):
         )
         self.assertEqual(value(families["responder_requests"]), 110)
         self.assertEqual(value(families["responder_active_connections"]), 5)
-        self.assertEqual(value(families["responder_responses"], outcome="reset"), 33)
+        resets = value(families["responder_responses"], outcome="reset")
+        self.assertEqual(resets, 33 + 77, "client resets and rule resets")
         latency = {
             s.labels.get("le", s.name): s.value
             for s in families["responder_request_latency_seconds"].samples
