@@ -66,8 +66,8 @@ class RequestLineTests(SynchronousTestCase):
         log = StreamRequestLog(stream, clock, json=True)
         log("127.0.0.1:5", "hi \\x1b")
         log("127.0.0.1:6", "bye", "reset")
-        self.assertEqual(stream.getvalue(), "", "written once per reactor turn")
-        clock.advance(0)
+        self.assertEqual(stream.getvalue(), "", "written in batches")
+        clock.advance(StreamRequestLog.flushDelay)
         records = [json.loads(line) for line in stream.getvalue().splitlines()]
         self.assertEqual(
             [(r["peer"], r["request"], r["outcome"], r["message"]) for r in records],
@@ -76,6 +76,19 @@ class RequestLineTests(SynchronousTestCase):
                 ("127.0.0.1:6", "bye", "reset", "127.0.0.1:6 (reset) bye"),
             ],
         )
+
+    def test_batch_size_bounds_memory(self) -> None:
+        """
+        However fast requests come, no more than C{batchLines} lines wait.
+        """
+        stream, clock = io.StringIO(), Clock()
+        log = StreamRequestLog(stream, clock)
+        for n in range(StreamRequestLog.batchLines):
+            log("127.0.0.1:5", str(n))
+        self.assertEqual(
+            len(stream.getvalue().splitlines()), StreamRequestLog.batchLines
+        )
+        self.assertEqual(clock.getDelayedCalls(), [])
 
     def test_stream_text(self) -> None:
         stream, clock = io.StringIO(), Clock()
