@@ -34,10 +34,12 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
     repeatable = {"listen", "allow", "deny"}
     parameters = {row[0] for row in options.optParameters} | repeatable
     argv: list[str] = []
+    variables: dict[str, str] = {}
     for variable, value in sorted(environ.items()):
         if not variable.startswith(PREFIX):
             continue
         name = variable.removeprefix(PREFIX).lower().replace("_", "-")
+        variables[f"--{name}:"] = f"{variable}:"
         if name in flags:
             argv += _flag(variable, name, value)
         elif name in repeatable:
@@ -47,7 +49,14 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
             argv.append(f"--{name}={value}")
         else:
             raise SystemExit(f"responder: unknown environment variable {variable}")
-    options.parseOptions(argv)
+    try:
+        options.parseOptions(argv)
+    except SystemExit as e:
+        # Name the variable the user set, not the option it became.
+        message = str(e.code)
+        for option, variable in variables.items():
+            message = message.replace(option, variable)
+        raise SystemExit(message) from None
     config: ResponderConfig = options.config
     return config
 

@@ -64,8 +64,9 @@ class ResponderFactory(Factory[Protocol]):
     """
 
     protocol = ResponderProtocol
-    #: The service logs each address it listens on; Twisted's own
-    #: "Starting factory" lines would only repeat that.
+    #: The service logs each address it listens on; Twisted's "Starting
+    #: factory" lines would only repeat that.  (The port's own "starting on"
+    #: line is Twisted's, and stays.)
     noisy = False
 
     #: Seconds a connection that will not close (a client that does not read
@@ -113,7 +114,9 @@ class ResponderFactory(Factory[Protocol]):
         self._refusals = RefusalReporter(self.clock, self.log)
         self._sweeper = LoopingCall(self.sweep)
         self._sweeper.clock = self.clock
-        self._sweepInterval = min(1.0, config.timeout / 4)
+        # At least 10 ms: a tiny timeout must not make the sweep run at
+        # every reactor iteration.
+        self._sweepInterval = max(0.01, min(1.0, config.timeout / 4))
         self._drained: Deferred[None] | None = None
         self._drainDeadline: IDelayedCall | None = None
 
@@ -202,6 +205,8 @@ class ResponderFactory(Factory[Protocol]):
         )
         self._drained = Deferred()
         self._drainDeadline = self.clock.callLater(timeout, self._abortAll)
+        for protocol in list(self.connections):
+            protocol.drain()
         return self._drained
 
     def _finishDrain(self) -> None:

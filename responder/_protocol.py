@@ -167,6 +167,12 @@ class ResponderProtocol(Protocol):
         """
         self.close()
 
+    def drain(self) -> None:
+        """
+        The server is stopping: a connection waiting for its request keeps
+        waiting (the request may be on its way), until the drain timeout.
+        """
+
     def close(self) -> None:
         """
         Close once everything written so far has been sent.
@@ -216,6 +222,7 @@ class KeepAliveProtocol(ResponderProtocol):
         self._waiting = b""
         self._ended = False
         self._processing = False
+        self._draining = False
         super().connectionMade()
         cast(IConsumer, self.transport).registerProducer(self, True)
 
@@ -262,13 +269,30 @@ class KeepAliveProtocol(ResponderProtocol):
 
     def requestDone(self) -> None:
         """
-        Restart the idle timeout, and go on with requests that waited.
+        Restart the idle timeout, and go on with requests that waited; or
+        close, if the server is stopping.
         """
         factory = self.factory
         self.deadline = factory.clock.seconds() + factory.config.timeout
-        if not self._processing:
+        if self._draining:
+            self._closeIfIdle()
+        elif not self._processing:
             # An answer that a rule delayed is done: carry on.
             self._continue()
+
+    def drain(self) -> None:
+        """
+        The server is stopping: close at once if no request is under way,
+        otherwise as soon as the one in progress has been answered.  An
+        idle keep-alive connection would otherwise hold the stop up for
+        the whole drain timeout, and then be reset.
+        """
+        self._draining = True
+        self._closeIfIdle()
+
+    def _closeIfIdle(self) -> None:
+        if not (self._busy or self._pending or self._waiting or self.closing):
+            self.close()
 
     def _continue(self) -> None:
         """

@@ -68,6 +68,19 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return check
 
 
+def _utf8(text: str) -> bytes:
+    """
+    Encode C{text}, which came from the command line or the environment.
+
+    @raise ValueError: if it held bytes that are not UTF-8 (Python keeps
+        them as lone surrogates).
+    """
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"{text!r} is not valid UTF-8") from None
+
+
 def _checkRules(path: str) -> str:
     """
     Load the rules file once to check it; return its absolute path, so a
@@ -226,11 +239,11 @@ class Options(usage.Options):
 
     def opt_allow(self, network: str) -> None:
         """Serve only this network (CIDR); may be repeated. [default: all]"""
-        self["allow"].append(parseNetwork(network))
+        self["allow"].append(_checked("allow", parseNetwork, network))
 
     def opt_deny(self, network: str) -> None:
         """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
-        self["deny"].append(parseNetwork(network))
+        self["deny"].append(_checked("deny", parseNetwork, network))
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
@@ -262,12 +275,14 @@ class Options(usage.Options):
             endpoints=tuple(
                 parseEndpoint(text, backlog) for text in given or [DEFAULT_PORT]
             ),
-            response=self["response"].encode(),
+            response=_checked("response", _utf8, self["response"]),
             maxRequest=self["max-request"],
             timeout=self["timeout"],
             maxConnections=self["max-connections"],
             maxPerIP=self["max-per-ip"],
-            busyResponse=None if busy is None else busy.encode(),
+            busyResponse=(
+                None if busy is None else _checked("busy-response", _utf8, busy)
+            ),
             allow=tuple(self["allow"]),
             deny=tuple(self["deny"]),
             backlog=backlog,

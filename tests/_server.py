@@ -17,7 +17,8 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
-_LISTENING = re.compile(r"listening on ([^\s\"]+)")
+# The address ends the text line, or the message of a JSON line.
+_LISTENING = re.compile(r"listening on ([^\s\"]+)(?:\"|$)")
 
 
 class ServerProcess:
@@ -86,10 +87,11 @@ class ServerProcess:
 
     def listeningPorts(self, count: int = 1) -> list[int]:
         """
-        Wait for C{count} "listening on" lines; return their port numbers.
+        Wait for C{count} "listening on" lines of the responder's own
+        endpoints (not "... for metrics"); return their port numbers.
         """
         ports = []
-        for line in self.waitFor(r"listening on ", count=count):
+        for line in self.waitFor(_LISTENING.pattern, count=count)[:count]:
             match = _LISTENING.search(line)
             assert match is not None
             ports.append(int(match.group(1).rsplit(":", 1)[1]))

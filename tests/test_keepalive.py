@@ -154,3 +154,30 @@ class KeepAliveOptionTests(SynchronousTestCase):
         with self.assertRaises(SystemExit) as caught:
             self.parse("--delimiter", "two")
         self.assertIn("--delimiter: 'two'", str(caught.exception.code))
+
+
+class KeepAliveDrainTests(SynchronousTestCase):
+    """
+    A stopping server does not wait for idle keep-alive connections.
+    """
+
+    def test_idle_connection_closes_at_once(self) -> None:
+        harness = Harness(ResponderConfig(keepAlive=True))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"one\0")
+        drained = harness.factory.drain(10)
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected, "closed, not reset")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.successResultOf(drained)
+
+    def test_request_under_way_is_answered_first(self) -> None:
+        harness = Harness(ResponderConfig(keepAlive=True))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"half a requ")
+        harness.factory.drain(10)
+        self.assertFalse(transport.disconnecting)
+        protocol.dataReceived(b"est\0")
+        self.assertEqual(transport.value(), RESPONSE)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(harness.logged()[-1].split(" ", 1)[1], "half a request")

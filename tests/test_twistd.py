@@ -296,8 +296,8 @@ def test_bad_environment() -> None:
         env={**os.environ, "RESPONDER_MAX_REQUEST": "lots"},
     )
     assert result.returncode != 0
-    assert (
-        "--max-request: 'lots' is not a whole number" in result.stderr + result.stdout
+    assert result.stderr == (
+        "responder: RESPONDER_MAX_REQUEST: 'lots' is not a whole number\n"
     )
     assert "Traceback" not in result.stderr + result.stdout
 
