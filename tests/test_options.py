@@ -163,8 +163,9 @@ class BadOptionTests(SynchronousTestCase):
         self.assertRejected(["--timeout", "inf"], "--timeout", "'inf'")
         self.assertRejected(["--max-request", "0"], "--max-request", "'0'")
         self.assertRejected(["--max-per-ip", "x"], "--max-per-ip", "'x'")
-        self.assertRejected(["--allow", "10.0.0.0/33"], "10.0.0.0/33")
-        self.assertRejected(["--deny", "example.com"], "example.com")
+        self.assertRejected(["--allow", "10.0.0.0/33"], "--allow: '10.0.0.0/33'")
+        self.assertRejected(["--deny", "example.com"], "--deny: 'example.com'")
+        self.assertRejected(["--response", "\udcff"], "--response:", "not valid UTF-8")
 
     def test_unknown_option(self) -> None:
         self.assertRejected(["--bogus"], "--bogus")
@@ -215,6 +216,14 @@ class EnvironmentTests(SynchronousTestCase):
             with self.assertRaises(SystemExit) as caught:
                 configFromEnvironment(environ)
             self.assertIn(expected, str(caught.exception.code))
+
+    def test_errors_name_the_variable(self) -> None:
+        with self.assertRaises(SystemExit) as caught:
+            configFromEnvironment({"RESPONDER_TIMEOUT": "soon"})
+        self.assertEqual(
+            caught.exception.code,
+            "responder: RESPONDER_TIMEOUT: 'soon' is not a number of seconds",
+        )
 
 
 class ServiceTests(SynchronousTestCase):
