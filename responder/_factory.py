@@ -192,11 +192,13 @@ class ResponderFactory(Factory[Protocol]):
     def drain(self, timeout: float) -> Deferred[None]:
         """
         Wait until every open connection has finished, or until C{timeout}
-        seconds have passed, then abort what is left.
+        seconds have passed, then abort what is left.  Request lines still
+        waiting to be written go out once no connection is left.
 
         @return: a L{Deferred} that fires once no connection is open.
         """
         if not self.connections:
+            self._flushRequestLog()
             return succeed(None)
         self.log.info(
             "waiting up to {timeout:g} s for {count} open connections to finish",
@@ -214,7 +216,12 @@ class ResponderFactory(Factory[Protocol]):
         if self._drainDeadline is not None and self._drainDeadline.active():
             self._drainDeadline.cancel()
         self._drainDeadline = None
+        self._flushRequestLog()
         drained.callback(None)  # type: ignore[union-attr]
+
+    def _flushRequestLog(self) -> None:
+        if self.requestLog is not None:
+            self.requestLog.flush()
 
     def _abortAll(self) -> None:
         self.log.warn(

@@ -103,11 +103,7 @@ class ResponderProtocol(Protocol):
         if rule is None:
             factory.requestReceived(self, request)
             self.write(factory.responseBytes)
-            stats = factory.stats
-            stats.answered += 1
-            if factory.measuringLatency:
-                stats.latency.observe(0.0)
-            self.requestDone()
+            self._answered(0.0)
         else:
             factory.requestReceived(self, request, _OUTCOMES[rule.action])
             self._busy = True
@@ -147,11 +143,19 @@ class ResponderProtocol(Protocol):
                 rule.slowInterval, self._writeSlowly, data[step:], rule, started
             )
             return
-        factory = self.factory
-        factory.stats.answered += 1
-        if factory.measuringLatency:
-            factory.stats.latency.observe(factory.clock.seconds() - started)
         self._busy = False
+        self._answered(self.factory.clock.seconds() - started)
+
+    def _answered(self, waited: float) -> None:
+        """
+        The response is written in full, C{waited} seconds after the
+        request was complete: count it and go on.
+        """
+        factory = self.factory
+        stats = factory.stats
+        stats.answered += 1
+        if factory.measuringLatency:
+            stats.latency.observe(waited)
         self.requestDone()
 
     def write(self, data: bytes) -> None:

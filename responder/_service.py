@@ -85,8 +85,6 @@ class ResponderService(MultiService):
     async def _stop(self) -> None:
         await super().stopService()  # type: ignore[no-untyped-call]
         await self.factory.drain(self.config.drainTimeout)
-        if self.factory.requestLog is not None:
-            self.factory.requestLog.flush()
 
     @property
     def config(self) -> ResponderConfig:

@@ -232,8 +232,6 @@ class WorkerService(Service):
             self._watchdog.stop()
         await gatherResults([adopted.stopAccepting() for adopted in self.sockets])
         await self.factory.drain(self.spec.config.drainTimeout)
-        if self.factory.requestLog is not None:
-            self.factory.requestLog.flush()
         if self._snapshots is not None:
             # The last counts, with no connection open any more.
             await self._snapshots.stopService()
