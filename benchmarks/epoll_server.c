@@ -3,7 +3,7 @@
  * protocol. It stands for "the limit of one core": what one event loop written
  * in C costs per request, as a yardstick for the Python servers.
  *
- * Usage: epoll_server [-k] [-q] PORT
+ * Usage: epoll_server [-k] [-q] [-w N] PORT
  *   default  close mode, like the seed: read the first chunk (up to 1024 bytes),
  *            print the request up to its first NUL, write the 21-byte response
  *            "This is the response\0", close.
@@ -11,6 +11,10 @@
  *            response on the same connection; pipelined requests are answered
  *            in order. The connection stays open until the client closes it.
  *   -q       do not print requests.
+ *   -w N     N processes, forked after listen(), each with its own epoll on
+ *            the one shared listening socket: the architecture of responder's
+ *            --workers, in C, to show what a second process costs on this
+ *            machine apart from anything Python or Twisted adds.
  *
  * Requests go to stdout through stdio's buffer, flushed on SIGTERM/SIGINT,
  * after which the server exits 0.
@@ -176,17 +180,22 @@ static int listen_on(int port)
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-k] [-q] PORT\n", prog);
+    fprintf(stderr, "usage: %s [-k] [-q] [-w N] PORT\n", prog);
     return 2;
 }
 
 int main(int argc, char *argv[])
 {
-    int persistent = 0, opt;
-    while ((opt = getopt(argc, argv, "kq")) != -1) {
+    int persistent = 0, processes = 1, opt;
+    while ((opt = getopt(argc, argv, "kqw:")) != -1) {
         switch (opt) {
         case 'k': persistent = 1; break;
         case 'q': quiet = 1; break;
+        case 'w':
+            processes = atoi(optarg);
+            if (processes < 1)
+                return usage(argv[0]);
+            break;
         default: return usage(argv[0]);
         }
     }
@@ -221,6 +230,16 @@ int main(int argc, char *argv[])
     int lsock = listen_on(port);
     if (lsock < 0)
         return 1;
+    /* The children get SIGTERM with the rest of the process group. */
+    for (int i = 1; i < processes; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("fork");
+            return 1;
+        }
+        if (pid == 0)
+            break;
+    }
     epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = {.events = EPOLLIN, .data.fd = lsock};
     if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lsock, &lev) < 0) {

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import random
+import re
 import shlex
 import signal
 import socket
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,6 +36,12 @@ SCRATCH_DIR = BENCH_DIR / "scratch"  # server output and raw results, git-ignore
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 HAND_WRITTEN_MARKER = "<!-- hand-written below -->"
 REFERENCE = "c-epoll"  # CPU/request ratios are taken against this server
+# The server whose workers' shares are counted, from its request lines, which
+# name the worker that served: "... [responder.w2#info] 127.0.0.1:43752 abc".
+SHARES_SERVER = "responder-w2"
+SHARE_REQUESTS = 10_000
+WORKER_LINE = re.compile(rb"\[responder\.w(\d+)#info\] 127\.0\.0\.1:\d+ \S")
+WORKER_NAMESPACE = re.compile(rb"\[responder\.w(\d+)#")  # any line of a worker's
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Bounds on every wait, in seconds.
@@ -69,6 +77,9 @@ class ServerSpec:
     name: str
     command: Command
     scenarios: tuple[str, ...]  # names in SCENARIOS this server takes part in
+    # For a server of several processes: the same server in one process, whose
+    # CPU per request it is compared with in each round (the workers table).
+    single: str | None = None
 
 
 def _responder(*extra: str) -> Command:
@@ -105,6 +116,17 @@ SERVERS = {
             ("crr-50", "crr-1000", "rr-50"),
         ),
         ServerSpec(
+            "c-epoll-w2",
+            lambda port, mode, venv_bin: [
+                str(BUILD_DIR / "epoll_server"),
+                "-w",
+                "2",
+                str(port),
+            ],
+            ("crr-50", "crr-1000"),
+            single="c-epoll",
+        ),
+        ServerSpec(
             "plain-twisted",
             lambda port, mode, venv_bin: [
                 str(venv_bin / "python"),
@@ -116,7 +138,10 @@ SERVERS = {
         ServerSpec("responder", _responder(), ("crr-50", "crr-1000")),
         ServerSpec("responder-ka", _responder("--keep-alive"), ("rr-50",)),
         ServerSpec(
-            "responder-w2", _responder("--workers", "2"), ("crr-50", "crr-1000")
+            "responder-w2",
+            _responder("--workers", "2"),
+            ("crr-50", "crr-1000"),
+            single="responder",
         ),
     )
 }
@@ -309,7 +334,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 # --- load ------------------------------------------------------------------
 
 
-def loadgen(port: int, scenario: Scenario, duration: float) -> dict[str, Any]:
+def loadgen(
+    port: int, scenario: Scenario, duration: float, requests: int = 0
+) -> dict[str, Any]:
+    """Run the load generator for duration seconds, or until it has started
+    requests requests if that is not 0; return its JSON line."""
     argv = [
         str(BUILD_DIR / "loadgen"),
         "-p",
@@ -322,6 +351,8 @@ def loadgen(port: int, scenario: Scenario, duration: float) -> dict[str, Any]:
         str(duration),
         "-t",
         str(REQUEST_TIMEOUT),
+        "-n",
+        str(requests),
     ]
     # loadgen stops by itself within duration + REQUEST_TIMEOUT.
     proc = subprocess.run(
@@ -354,6 +385,34 @@ def run_once(
         cpu_after - cpu_before,
         busy_after - busy_before,
     )
+
+
+def worker_shares(
+    spec: ServerSpec, args: argparse.Namespace, used_ports: set[int]
+) -> list[dict[int, int]]:
+    """Send SHARE_REQUESTS requests from 50 clients to a fresh server, once
+    per share run, and count each worker's request lines in its output.
+
+    The lines are counted once the server has stopped, when every worker has
+    written its last ones; they must add up to the requests answered.
+    """
+    scenario = SCENARIOS["crr-50"]
+    shares = []
+    for _ in range(args.share_runs):
+        port = free_port(used_ports)
+        with running_server(spec, scenario, port, args.venv / "bin"):
+            result = loadgen(port, scenario, 60.0, requests=SHARE_REQUESTS)
+        output = (SCRATCH_DIR / f"{spec.name}.out").read_bytes()
+        # Every worker, including one that served nothing.
+        counts = Counter({int(n): 0 for n in WORKER_NAMESPACE.findall(output)})
+        counts.update(int(n) for n in WORKER_LINE.findall(output))
+        if sum(counts.values()) != result["ok"]:
+            raise BenchError(
+                f"{spec.name}: {sum(counts.values())} request lines for"
+                f" {result['ok']} requests answered"
+            )
+        shares.append(dict(sorted(counts.items())))
+    return shares
 
 
 def plan(
@@ -445,6 +504,82 @@ def summarize(
                 )
             )
     return rows
+
+
+@dataclasses.dataclass
+class WorkersRow:
+    scenario: str
+    server: str
+    single: str  # the same server in one process
+    single_cpu_us: float | None
+    cpu_us: float | None
+    growth: list[float]  # by round: CPU per request over the single's, same round
+
+
+def workers_rows(
+    results: Sequence[RunResult],
+    servers: Sequence[ServerSpec],
+    scenarios: Sequence[Scenario],
+) -> list[WorkersRow]:
+    """Each server of several processes against itself in one process."""
+    cpu = {(r.round, r.scenario, r.server): r.cpu_us for r in results}
+    rows = []
+    for scenario in (s.name for s in scenarios):
+        for spec in servers:
+            single = spec.single
+            runs = [
+                r for r in results if r.scenario == scenario and r.server == spec.name
+            ]
+            if single is None or not runs:
+                continue
+            pairs = [(r.cpu_us, cpu.get((r.round, scenario, single))) for r in runs]
+            growth = [many / one for many, one in pairs if many and one]
+            if not growth:
+                continue
+            rows.append(
+                WorkersRow(
+                    scenario=scenario,
+                    server=spec.name,
+                    single=single,
+                    single_cpu_us=_median([one for _, one in pairs]),
+                    cpu_us=_median([many for many, _ in pairs]),
+                    growth=growth,
+                )
+            )
+    return rows
+
+
+def _percent(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.0f} %"
+
+
+def workers_text(rows: Sequence[WorkersRow], shares: Sequence[dict[int, int]]) -> str:
+    """Markdown (which reads as text too): the workers table and the shares."""
+    lines = [
+        "| scenario | server | one process us/req | us/req | growth, median"
+        " | growth by round |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r.scenario} | {r.server} | {_fmt(r.single_cpu_us, '.1f')}"
+        f" ({r.single}) | {_fmt(r.cpu_us, '.1f')}"
+        f" | {_percent(statistics.median(r.growth))}"
+        f" | {', '.join(_percent(g) for g in r.growth)} |"
+        for r in rows
+    ]
+    if shares:
+        smallest = [min(c.values()) / sum(c.values()) for c in shares]
+        runs = "; ".join(
+            " + ".join(f"w{worker} {n:,}" for worker, n in c.items()) for c in shares
+        )
+        lines += [
+            "",
+            f"{SHARES_SERVER}, {SHARE_REQUESTS:,} requests from 50 clients, in"
+            f" each of {len(shares)} runs on a fresh server: the smaller worker's"
+            f" share was {min(smallest) * 100:.1f} % at least and"
+            f" {statistics.median(smallest) * 100:.1f} % in the median ({runs}).",
+        ]
+    return "\n".join(lines)
 
 
 COLUMNS = (
@@ -541,7 +676,11 @@ def machine_info(venv_bin: Path) -> dict[str, str]:
 
 
 def write_markdown(
-    path: Path, rows: Sequence[Row], info: dict[str, str], args: argparse.Namespace
+    path: Path,
+    rows: Sequence[Row],
+    workers: str,
+    info: dict[str, str],
+    args: argparse.Namespace,
 ) -> None:
     """Write the generated part of RESULTS.md, keeping the hand-written part."""
     hand_written = (
@@ -581,6 +720,16 @@ not quiet and the row deserves a rerun.
 
 {markdown_table(rows)}
 
+### Workers: several processes against one
+
+*growth*: a server's CPU per request over the same server's in one process,
+in the same round and scenario. `c-epoll-w2` is the C epoll server forked
+into two processes after `listen()`, on one shared socket, as responder's
+`--workers` shares it: what a second process costs on this machine apart
+from anything Python or Twisted adds.
+
+{workers}
+
 {HAND_WRITTEN_MARKER}{hand_written}"""
     path.write_text(text)
 
@@ -608,6 +757,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="comma-separated scenarios, from: " + ", ".join(SCENARIOS) + " [all]",
     )
     p.add_argument(
+        "--share-runs",
+        type=int,
+        default=3,
+        help=f"runs of {SHARE_REQUESTS:,} requests that count {SHARES_SERVER}'s"
+        " workers' shares [3]",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="smoke test: 1 round of 2 s, and RESULTS.md is not written",
@@ -625,7 +781,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     if args.quick:
-        args.rounds, args.duration, args.warmup = 1, 2.0, 0.5
+        args.rounds, args.duration, args.warmup, args.share_runs = 1, 2.0, 0.5, 1
     elif args.output is None:
         args.output = RESULTS_MD
     unknown = [n for n in args.servers if n not in SERVERS] + [
@@ -633,8 +789,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ]
     if unknown:
         p.error("unknown server or scenario: " + ", ".join(unknown))
-    if args.rounds < 1 or args.duration <= 0 or args.warmup <= 0:
-        p.error("--rounds, --duration and --warmup must be positive")
+    if min(args.rounds, args.share_runs) < 1 or min(args.duration, args.warmup) <= 0:
+        p.error("--rounds, --share-runs, --duration and --warmup must be positive")
     # Table order is the order of SERVERS and SCENARIOS, whatever the options say.
     args.server_specs = [s for s in SERVERS.values() if s.name in args.servers]
     args.scenario_specs = [s for s in SCENARIOS.values() if s.name in args.scenarios]
@@ -660,9 +816,14 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
     results: list[RunResult] = []
+    shares: list[dict[int, int]] = []
     used_ports: set[int] = set()
     started = time.monotonic()
     try:
+        if SHARES_SERVER in args.servers:
+            shares = worker_shares(SERVERS[SHARES_SERVER], args, used_ports)
+            for counts in shares:
+                print(f"{SHARES_SERVER} shares of {SHARE_REQUESTS:,} requests:", counts)
         for rnd in range(args.rounds):
             for scenario, spec in plan(servers, scenarios, rnd):
                 r = run_once(spec, scenario, rnd, args, used_ports)
@@ -681,9 +842,13 @@ def main(argv: Sequence[str]) -> int:
             json.dumps([dataclasses.asdict(r) for r in results], indent=1)
         )
     rows = summarize(results, servers, scenarios)
-    print(f"\n{text_table(rows)}\n\n{time.monotonic() - started:.0f} s in all")
+    workers = workers_text(workers_rows(results, servers, scenarios), shares)
+    print(f"\n{text_table(rows)}\n\n{workers}\n")
+    print(f"{time.monotonic() - started:.0f} s in all")
     if args.output is not None:
-        write_markdown(args.output, rows, machine_info(args.venv / "bin"), args)
+        write_markdown(
+            args.output, rows, workers, machine_info(args.venv / "bin"), args
+        )
         print(f"wrote {args.output}")
     return 0
 
