@@ -4,7 +4,7 @@ Ask a responder (or any server that answers and closes) one question.
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IReactorTime,
@@ -62,8 +62,11 @@ class _Asker(Protocol):
         # end of input as unclean; the server had finished all the same.
         if self.ended or reason.check(ConnectionDone):
             self.answered.callback(b"".join(self.received))
-        else:
+        elif reason.check(ConnectionLost):
             self.answered.errback(reason)
+        else:
+            # A TLS handshake that failed, say: still a lost connection.
+            self.answered.errback(ConnectionLost(reason.getErrorMessage()))
 
 
 async def ask(
@@ -87,7 +90,9 @@ async def ask(
         connection is then aborted.
     @raise twisted.internet.error.ConnectError: if the connection cannot
         be made.
-    @raise twisted.internet.error.ConnectionLost: if it is reset.
+    @raise twisted.internet.error.ConnectionLost: if it ends before the
+        server has closed it cleanly: a reset, or a TLS handshake that
+        failed.
     """
     client: IStreamClientEndpoint = (
         clientFromString(reactor, endpoint) if isinstance(endpoint, str) else endpoint

@@ -6,11 +6,13 @@ check a deployed one with a burst of requests.
 import sys
 import time
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
 
 from twisted.internet import defer, error, task
 from twisted.internet.defer import DeferredSemaphore, ensureDeferred, gatherResults
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
 from ._client import ask
@@ -19,7 +21,7 @@ from ._escape import escapeRequest
 
 
 class ClientOptions(usage.Options):
-    synopsis = "[options] [ENDPOINT] [REQUEST]"
+    synopsis = "responder-client [options] [ENDPOINT] [REQUEST]"
     longdesc = (
         "Send REQUEST (followed by a NUL byte) to a responder at ENDPOINT and "
         "print the response with unprintable bytes escaped. ENDPOINT is a port "
@@ -37,6 +39,11 @@ class ClientOptions(usage.Options):
         ["half-close", None, "Shut down sending after the request."],
     ]
 
+    def opt_version(self) -> None:
+        """Print responder's version and exit."""
+        print(f"responder-client {version('responder')}")
+        raise SystemExit(0)
+
     def parseArgs(self, endpoint: str = "1984", request: str = "") -> None:
         self["endpoint"] = (
             f"tcp:127.0.0.1:{endpoint}" if endpoint.isdigit() else endpoint
@@ -44,12 +51,33 @@ class ClientOptions(usage.Options):
         self["request"] = request.encode() + (b"" if self["no-nul"] else b"\0")
 
 
+def clientEndpoint(reactor: IReactorTime, description: str) -> IStreamClientEndpoint:
+    """
+    The endpoint C{description} names.
+
+    @raise SystemExit: with a one-line message, if it names none.
+    """
+    try:
+        client: IStreamClientEndpoint = clientFromString(reactor, description)
+    except Exception as e:
+        # Whatever the endpoint's parser raises (ValueError, TypeError for a
+        # missing argument, a TLS option's own errors) is a bad description.
+        reason = str(e) or type(e).__name__
+        raise SystemExit(
+            f"responder-client: bad endpoint {description!r}: {reason}"
+        ) from None
+    return client
+
+
 async def run(reactor: IReactorTime, options: ClientOptions) -> int:
     """
     Send the requests C{options} asks for; print what came back; return
     the exit status.
+
+    @raise SystemExit: if the endpoint description is bad.
     """
     count, endpoint = options["count"], options["endpoint"]
+    client = clientEndpoint(reactor, endpoint)
     gate = DeferredSemaphore(options["concurrency"])
     latencies: list[float] = []
     failures: list[str] = []
@@ -59,7 +87,7 @@ async def run(reactor: IReactorTime, options: ClientOptions) -> int:
         try:
             response = await ask(
                 reactor,
-                endpoint,
+                client,
                 options["request"],
                 halfClose=bool(options["half-close"]),
                 timeout=options["timeout"],
@@ -67,7 +95,12 @@ async def run(reactor: IReactorTime, options: ClientOptions) -> int:
         except defer.TimeoutError:
             failures.append(f"no answer within {options['timeout']:g} s")
             return
-        except (error.ConnectError, error.ConnectionLost) as e:
+        except (
+            error.ConnectError,
+            error.ConnectionLost,
+            error.DNSLookupError,
+            OverflowError,  # a port number beyond 65535
+        ) as e:
             failures.append(str(e).rstrip("."))
             return
         latencies.append(time.monotonic() - started)

@@ -55,3 +55,45 @@ def test_bad_option() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("responder-client: ")
     assert "Traceback" not in result.stderr
+
+
+def assertOneLine(result: subprocess.CompletedProcess[str], text: str) -> None:
+    """
+    C{result} failed with exit status 1 and one line on stderr, holding
+    C{text}.
+    """
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert text in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_endpoint() -> None:
+    assertOneLine(
+        client("foo:bar", "x"),
+        "responder-client: bad endpoint 'foo:bar': Unknown endpoint type: 'foo'",
+    )
+    assertOneLine(client("tcp:127.0.0.1", "x"), "bad endpoint 'tcp:127.0.0.1': ")
+
+
+def test_port_out_of_range() -> None:
+    assertOneLine(client("tcp:127.0.0.1:99999", "x"), "port must be 0-65535")
+
+
+def test_tls_handshake_fails() -> None:
+    """
+    TLS to a server that does not speak it: the handshake fails, in one
+    line.
+    """
+    argv = twistdCommand("--port", "tcp:0:interface=127.0.0.1")
+    with runningServer(argv) as server:
+        [port] = server.listeningPorts()
+        result = client(f"tls:127.0.0.1:{port}", "hello")
+    assertOneLine(result, "Connection to the other side was lost")
+
+
+def test_version() -> None:
+    result = client("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("responder-client 0.")
