@@ -50,7 +50,8 @@ class ResponderConfig:
     @ivar quiet: do not log requests.
     @ivar keepAlive: keep connections open and answer each delimited
         request on them, instead of answering once and closing.
-    @ivar delimiter: the byte that ends a request in keep-alive mode.
+    @ivar delimiter: the byte that ends a request: the one request of a
+        connection is cut there, and in keep-alive mode it separates them.
     @ivar workers: processes serving the same listening sockets.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
@@ -178,5 +179,11 @@ def parseEndpoint(text: str, backlog: int) -> str:
         serverFromString(installedReactor(), description)
     except Exception as e:
         reason = str(e) or type(e).__name__
+        if kind == "systemd" and isinstance(e, (IndexError, KeyError)):
+            # Twisted's own words are "list index out of range".
+            reason = (
+                "systemd passed no such socket (see LISTEN_FDS and"
+                " LISTEN_FDNAMES; name the socket with FileDescriptorName=)"
+            )
         raise ValueError(f"bad endpoint {text!r}: {reason}") from None
     return description

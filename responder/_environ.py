@@ -5,10 +5,10 @@ containers.
 Each variable is the long option's name in upper case with C{RESPONDER_}
 in front and dashes as underscores: C{RESPONDER_PORT}, C{RESPONDER_MAX_REQUEST},
 ... .  Options that may be repeated (C{--listen}, C{--allow}, C{--deny}) take
-a list separated by spaces or commas; flags (C{--quiet}) take 1/true/yes or
-0/false/no.  The variables are turned into command-line arguments and parsed
-by L{responder.tap.Options}, so both ways in accept and check exactly the
-same things.
+a list separated by spaces or commas; flags (C{--quiet}) take 1/true/yes/on,
+or 0/false/no/off or nothing.  The variables are turned into command-line
+arguments and parsed by L{responder.tap.Options}, so both ways in accept and
+check exactly the same things.
 """
 
 from collections.abc import Mapping
@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from ._config import ResponderConfig
 
 PREFIX = "RESPONDER_"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
+# A flag's spellings, in pairs for the error message.
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
 def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
@@ -67,4 +68,5 @@ def _flag(variable: str, name: str, value: str) -> list[str]:
         return [f"--{name}"]
     if lowered in _FALSE:
         return []
-    raise SystemExit(f"responder: {variable}={value!r} is not one of 1/0, true/false")
+    pairs = ", ".join(f"{on}/{off}" for on, off in zip(_TRUE, _FALSE, strict=False))
+    raise SystemExit(f"responder: {variable}={value!r} is not one of {pairs}")

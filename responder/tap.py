@@ -164,8 +164,9 @@ class Options(usage.Options):
             "delimiter",
             None,
             "nul",
-            "What ends a request in keep-alive mode: nul, newline (a CR before "
-            "it is dropped), or one ASCII character.",
+            "What ends a request: nul, newline (a CR before it is dropped), or "
+            "one ASCII character. A request is cut there; in keep-alive mode "
+            "it also separates requests.",
         ],
         _parameter(
             "workers",
@@ -265,15 +266,19 @@ class Options(usage.Options):
         Check the endpoints and build L{config}.
         """
         backlog = self["backlog"]
-        given = [self["port"]] if self["port"] is not None else []
-        given += self["listen"]
+        given = [("port", self["port"])] if self["port"] is not None else []
+        given += [("listen", text) for text in self["listen"]]
+
+        def endpoint(name: str, text: str) -> str:
+            return _checked(name, lambda text: parseEndpoint(text, backlog), text)
+
         busy = self["busy-response"]
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
             _checked("log-format", lambda _: useJSONLog(runner), "json")
         self.config = ResponderConfig(
             endpoints=tuple(
-                parseEndpoint(text, backlog) for text in given or [DEFAULT_PORT]
+                endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
             ),
             response=_checked("response", _utf8, self["response"]),
             maxRequest=self["max-request"],
@@ -296,11 +301,7 @@ class Options(usage.Options):
             metrics=(
                 None
                 if self["metrics"] is None
-                else _checked(
-                    "metrics",
-                    lambda text: parseEndpoint(text, backlog),
-                    self["metrics"],
-                )
+                else endpoint("metrics", self["metrics"])
             ),
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner

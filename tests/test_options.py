@@ -217,6 +217,25 @@ class EnvironmentTests(SynchronousTestCase):
                 configFromEnvironment(environ)
             self.assertIn(expected, str(caught.exception.code))
 
+    def test_flag_spellings(self) -> None:
+        """
+        A bad flag's message lists the spellings, and each one it lists
+        works.
+        """
+        with self.assertRaises(SystemExit) as caught:
+            configFromEnvironment({"RESPONDER_QUIET": "maybe"})
+        message = str(caught.exception.code)
+        self.assertEqual(
+            message,
+            "responder: RESPONDER_QUIET='maybe' is not one of"
+            " 1/0, true/false, yes/no, on/off",
+        )
+        pairs = message.rsplit("is not one of ", 1)[1].split(", ")
+        for on, off in (pair.split("/") for pair in pairs):
+            self.assertTrue(configFromEnvironment({"RESPONDER_QUIET": on}).quiet)
+            self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": off}).quiet)
+        self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": ""}).quiet)
+
     def test_errors_name_the_variable(self) -> None:
         with self.assertRaises(SystemExit) as caught:
             configFromEnvironment({"RESPONDER_TIMEOUT": "soon"})

@@ -252,10 +252,16 @@ def test_tac() -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["--port", "99999"], "port 99999 is out of range (0-65535)"),
+        (["--port", "99999"], "--port: port 99999 is out of range (0-65535)"),
         (
-            ["--port", "nonsense:1"],
-            "bad endpoint 'nonsense:1': Unknown endpoint type: 'nonsense'",
+            ["--listen", "nonsense:1"],
+            "--listen: bad endpoint 'nonsense:1': Unknown endpoint type: 'nonsense'",
+        ),
+        (
+            ["--port", "systemd:domain=INET:index=0"],
+            "--port: bad endpoint 'systemd:domain=INET:index=0': systemd passed"
+            " no such socket (see LISTEN_FDS and LISTEN_FDNAMES; name the socket"
+            " with FileDescriptorName=)",
         ),
         (["--timeout", "soon"], "--timeout: 'soon' is not a number of seconds"),
         (["--no-such-option"], "option --no-such-option not recognized"),
