@@ -2,7 +2,7 @@
 Peer addresses as responder shows and compares them.
 """
 
-from ipaddress import ip_address
+import ipaddress
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
@@ -16,9 +16,13 @@ def describeAddress(address: IAddress) -> str:
     if isinstance(address, IPv4Address):
         return f"{address.host}:{address.port}"
     if isinstance(address, IPv6Address):
-        # The PROXY protocol hands over IPv6 addresses written out in full;
-        # show every address in its usual, compressed form.
-        return f"[{ip_address(address.host).compressed}]:{address.port}"
+        host = ipaddress.ip_address(address.host)
+        # An IPv4 client of a tcp6: port arrives as ::ffff:a.b.c.d: show the
+        # address it has.  The PROXY protocol hands over IPv6 addresses
+        # written out in full: show every address in its usual form.
+        if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped:
+            return f"{host.ipv4_mapped}:{address.port}"
+        return f"[{host.compressed}]:{address.port}"
     if isinstance(address, UNIXAddress):
         name = address.name
         if not name:

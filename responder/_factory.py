@@ -284,6 +284,7 @@ class ResponderFactory(Factory[Protocol]):
                 self.stats.aborted += 1
                 protocol.transport.abortConnection()
             else:
-                self.stats.timedOut += 1
+                if not protocol.holding:
+                    self.stats.timedOut += 1
                 protocol.deadline = now + self.abortDelay
                 protocol.close()

@@ -32,12 +32,23 @@ _OUTCOMES = {
 }
 
 
+def _line(request: bytes, delimiter: bytes) -> bytes:
+    """
+    A request that ends at a newline is a line: it ends before the CR of a
+    CRLF too, as telnet, netcat -C and most text protocols send.
+    """
+    if delimiter == b"\n" and request.endswith(b"\r"):
+        return request[:-1]
+    return request
+
+
 @implementer(IHalfCloseableProtocol)
 class ResponderProtocol(Protocol):
     """
     Answer the first chunk of data a client sends, as the seed's C server
     does with its single C{recv}: the request is that chunk up to its first
-    NUL byte, cut to the factory's C{maxRequest}; the answer is the factory's
+    NUL byte (or the configured delimiter), cut to the factory's
+    C{maxRequest}; the answer is the factory's
     response plus a NUL; then the connection is closed once the answer has
     been written out.  Anything the client sends later is ignored.
 
@@ -58,6 +69,8 @@ class ResponderProtocol(Protocol):
     @ivar closing: whether the connection has been asked to close; past
         its deadline, a closing connection is aborted.
     @ivar peerName: the peer as request lines show it, once known.
+    @ivar holding: whether a rule's C{never} fault holds the connection
+        open until its deadline; it counts as unanswered, not timed out.
     @ivar peerHost: the IP address this connection counts against in the
         per-address limit, taken when it opened (behind C{haproxy:} the peer
         changes once the PROXY header has been read).
@@ -68,6 +81,7 @@ class ResponderProtocol(Protocol):
     deadline: float = 0.0
     answered: bool = False
     closing: bool = False
+    holding: bool = False
     peerHost: str | None = None
     peerName: str | None = None
     #: A rule's delayed or slow answer in progress.
@@ -85,10 +99,11 @@ class ResponderProtocol(Protocol):
         self.factory.stats.bytesIn += len(data)
         if self.answered:
             return
-        request = data[: self.factory.config.maxRequest]
-        end = request.find(b"\0")
+        config = self.factory.config
+        request = data[: config.maxRequest]
+        end = request.find(config.delimiter)
         if end >= 0:
-            request = request[:end]
+            request = _line(request[:end], config.delimiter)
         self.answer(request)
 
     def answer(self, request: bytes) -> None:
@@ -130,6 +145,7 @@ class ResponderProtocol(Protocol):
         else:
             # "never": stay busy; the connection's deadline ends it.
             self.factory.stats.unanswered += 1
+            self.holding = True
 
     def _writeSlowly(self, data: bytes, rule: Rule, started: float) -> None:
         """
@@ -261,9 +277,7 @@ class KeepAliveProtocol(ResponderProtocol):
                 self._pending.clear()
             else:
                 request = data[start : min(end, start + limit)]
-            if request.endswith(b"\r") and delimiter == b"\n":
-                request = request[:-1]
-            self.answer(request)
+            self.answer(_line(request, delimiter))
             start = end + 1
 
     def _keep(self, part: bytes, limit: int) -> None:

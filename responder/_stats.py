@@ -42,7 +42,8 @@ class ResponderStats:
     @ivar closedByRule: requests a rule answered by closing.
     @ivar resetByRule: requests a rule answered with a TCP reset.
     @ivar unanswered: requests a rule chose never to answer.
-    @ivar timedOut: connections closed because their deadline passed.
+    @ivar timedOut: connections closed because their deadline passed, but
+        for those a rule held open on purpose (counted as C{unanswered}).
     @ivar aborted: connections aborted because they would not close.
     @ivar reset: connections the client broke off (reset, or lost
         uncleanly) before its request was answered.

@@ -148,6 +148,8 @@ class RuleTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.assertEqual(harness.logged()[-1], "192.0.2.7:40000 (unanswered) NEVER")
         self.assertEqual(harness.factory.stats.unanswered, 1)
+        # One outcome per request: the deadline was how it was meant to end.
+        self.assertEqual(harness.factory.stats.timedOut, 0)
 
     def test_pending_answer_cancelled_on_disconnect(self) -> None:
         harness = self.harness()

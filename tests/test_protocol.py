@@ -114,6 +114,23 @@ class WireTests(SynchronousTestCase):
         protocol.dataReceived(b"abcdefgh")
         self.assertEqual(harness.logged(), ["192.0.2.7:40000 abcd"])
 
+    def test_delimiter(self) -> None:
+        """
+        Another C{delimiter} cuts the request where a NUL would; a newline
+        also takes the CR before it.
+        """
+        for delimiter, data, expected in [
+            (b"\n", b"PING\r\nmore\n", "PING"),
+            (b"\n", b"a\0b\n", "a\\x00b"),
+            (b";", b"a;b;c", "a"),
+            (b";", b"a\r;", "a\\r"),
+        ]:
+            harness = Harness(ResponderConfig(delimiter=delimiter))
+            protocol, transport = harness.connect()
+            protocol.dataReceived(data)
+            self.assertEqual(harness.logged(), [f"192.0.2.7:40000 {expected}"])
+            self.assertEqual(transport.value(), b"This is the response\0")
+
     def test_custom_response(self) -> None:
         """
         The configured response is sent with a NUL appended.
@@ -226,6 +243,14 @@ class LogTests(SynchronousTestCase):
         """
         line = self.requestLogged(b"x", IPv6Address("TCP", "::1", 5000))
         self.assertEqual(line, "[::1]:5000 x")
+
+    def test_ipv4_mapped_peer(self) -> None:
+        """
+        An IPv4 client of a dual-stack C{tcp6:} port is shown by its IPv4
+        address, not as C{[::ffff:7f00:1]}.
+        """
+        line = self.requestLogged(b"x", IPv6Address("TCP", "::ffff:127.0.0.1", 5000))
+        self.assertEqual(line, "127.0.0.1:5000 x")
 
     def test_unix_peer(self) -> None:
         """
