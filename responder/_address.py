@@ -7,28 +7,48 @@ import ipaddress
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
+from ._escape import escapeRequest
+
 
 def describeAddress(address: IAddress) -> str:
     """
     Show an address the way operators write it: C{127.0.0.1:1984},
     C{[::1]:1984}, C{unix:/run/responder.sock}.
+
+    What a client controls is escaped as requests are: the name a unix
+    socket client bound to, and whatever a PROXY header claims as the
+    client's address.
     """
-    if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
-    if isinstance(address, IPv6Address):
-        host = ipaddress.ip_address(address.host)
-        # An IPv4 client of a tcp6: port arrives as ::ffff:a.b.c.d: show the
-        # address it has.  The PROXY protocol hands over IPv6 addresses
-        # written out in full: show every address in its usual form.
-        if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped:
-            return f"{host.ipv4_mapped}:{address.port}"
-        return f"[{host.compressed}]:{address.port}"
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        return f"{_describeHost(address.host)}:{address.port}"
     if isinstance(address, UNIXAddress):
         name = address.name
         if not name:
             return "unix:(unnamed)"
-        return "unix:" + name.decode("utf-8", "backslashreplace")
-    return str(address)
+        return "unix:" + escapeRequest(name)
+    return _escapeText(str(address))
+
+
+def _describeHost(host: str) -> str:
+    if host.isascii() and host.replace(".", "").isdigit():
+        return host  # IPv4, as the kernel reports it: the common case, fast
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        # Only a PROXY header can say this is an address.
+        return _escapeText(host)
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 client of a tcp6: port arrives as ::ffff:a.b.c.d: show the
+        # address it has.  The PROXY protocol hands over IPv6 addresses
+        # written out in full: show every address in its usual form.
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return f"[{ip.compressed}]"
+    return str(ip)
+
+
+def _escapeText(text: str) -> str:
+    return escapeRequest(text.encode("utf-8", "surrogateescape"))
 
 
 def hostOf(address: IAddress) -> str | None:

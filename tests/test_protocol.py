@@ -3,7 +3,7 @@ The wire rules of L{ResponderProtocol}, one by one, over a
 L{StringTransport}: what is answered, when, and what is logged.
 """
 
-from twisted.internet.address import IPv6Address, UNIXAddress
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress
 from twisted.python.failure import Failure
@@ -251,6 +251,22 @@ class LogTests(SynchronousTestCase):
         """
         line = self.requestLogged(b"x", IPv6Address("TCP", "::ffff:127.0.0.1", 5000))
         self.assertEqual(line, "127.0.0.1:5000 x")
+
+    def test_client_controlled_peers_escaped(self) -> None:
+        """
+        What a client controls in its address is escaped like a request:
+        the name a unix client bound to, and the address a PROXY header
+        claims, which need not be an address at all.
+        """
+        for peer, expected in [
+            (UNIXAddress(b"/tmp/c\x1b[31m\nFAKE 1.2.3.4:1 forged"), "unix:/tmp/c"),
+            (UNIXAddress(b"\0abstract\x07"), "unix:\\x00abstract\\x07"),
+            (IPv4Address("TCP", "1.2.3.4\x1b[31m\nFORGED", 1), "1.2.3.4\\x1b"),
+            (IPv6Address("TCP", "x\u2028y", 1), "x\\u2028y:1"),
+        ]:
+            line = self.requestLogged(b"x", peer)
+            self.assertTrue(line.isprintable(), line)
+            self.assertTrue(line.startswith(expected), line)
 
     def test_unix_peer(self) -> None:
         """
