@@ -230,8 +230,10 @@ class KeepAliveProtocol(ResponderProtocol):
     first C{maxRequest} bytes are kept (and answered, once the delimiter
     comes); and a client that pipelines requests without reading the
     responses is stopped from sending more (the transport stops reading)
-    until it has read them.  While a rule delays an answer, later requests
-    wait, unread, so that answers keep their order.
+    until it has read them.  That pause also holds within one chunk of
+    data: 64 KiB of NULs would otherwise be 65 536 responses, 1.4 MB,
+    buffered at once.  While a rule delays an answer, later requests wait,
+    unread, so that answers keep their order.
 
     The idle timeout starts again after each response.  End of input ends
     a pending partial request, which is answered before the close.
@@ -243,6 +245,8 @@ class KeepAliveProtocol(ResponderProtocol):
         self._ended = False
         self._processing = False
         self._draining = False
+        #: The transport's write buffer is full: the client is not reading.
+        self._paused = False
         super().connectionMade()
         cast(IConsumer, self.transport).registerProducer(self, True)
 
@@ -262,8 +266,9 @@ class KeepAliveProtocol(ResponderProtocol):
         delimiter, limit = config.delimiter, config.maxRequest
         start, size = 0, len(data)
         while start < size and not self.closing:
-            if self._busy:
-                # Keep the rest for when the answer in progress is done.
+            if self._busy or self._paused:
+                # Keep the rest for when the answer in progress is done, or
+                # the client has read what it was sent.
                 self._waiting += data[start:]
                 cast(IPushProducer, self.transport).pauseProducing()
                 return
@@ -314,8 +319,9 @@ class KeepAliveProtocol(ResponderProtocol):
 
     def _continue(self) -> None:
         """
-        Answer the requests that waited for an answer in progress; once
-        input has ended and everything is answered, close.
+        Answer the requests that waited for an answer in progress or for
+        the client to read; once input has ended and everything is
+        answered, close.
         """
         waiting, self._waiting = self._waiting, b""
         if waiting:
@@ -343,17 +349,22 @@ class KeepAliveProtocol(ResponderProtocol):
 
     def pauseProducing(self) -> None:
         """
-        The client is not reading its responses: stop reading its requests.
+        The client is not reading its responses: stop answering and reading
+        its requests.
         """
+        self._paused = True
         cast(IPushProducer, self.transport).pauseProducing()
 
     def resumeProducing(self) -> None:
         """
-        The client has read its responses; read its requests again, unless
-        an answer in progress holds them back.
+        The client has read its responses: answer the requests that waited
+        and read more, unless an answer in progress holds them back.
         """
+        self._paused = False
         if not self._busy:
             cast(IPushProducer, self.transport).resumeProducing()
+            if not self._processing:
+                self._continue()
 
     def stopProducing(self) -> None:
         """

@@ -924,6 +924,58 @@ def test_clientsThatNeverReadAreAbortedAtTheDeadline() -> None:
     assert status == 143
 
 
+def test_pipelinersThatNeverReadCannotMultiplyMemory() -> None:
+    """
+    In keep-alive mode each NUL is a request, and its response is 21 bytes:
+    a client that sends 64 KiB of NULs and never reads asks for 1.4 MB.
+    The server answers only until a connection's write buffer is full and
+    goes on when the client has read, so 200 such clients cost it a few
+    MiB and no work beyond that, and their connections are gone as soon
+    as they close.  Answering each chunk whole, it spent more than the 15 s
+    backToBaseline allows on answers nobody would read (and peaked at 142
+    MB over 8 s, against 68 MB now, measured by hand).
+    """
+    count, size = 200, 64 * 1024
+    requireDescriptors(count + 50)
+    with runningServer(
+        twistdCommand("--port", f"tcp:0:interface={HOST}", "--keep-alive", "--quiet")
+    ) as server:
+        port = server.listeningPorts()[0]
+        # Keep-alive: the half-close is what makes the server close.
+        assert exchange(port, b"warm-up\0", halfClose=True)[1] == RESPONSE
+        baseline, before = settledFds(server), settledRss(server)
+        senders: list[socket.socket] = []
+        try:
+            with RssSampler(server) as sampler:
+                for _ in range(count):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    senders.append(sock)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    sock.connect((HOST, port))
+                    sock.setblocking(False)
+                    try:
+                        sock.send(b"\0" * size)  # as much as the buffers take
+                    except BlockingIOError:
+                        pass
+                time.sleep(2.0)
+        finally:
+            for sock in senders:
+                sock.close()
+        growth = (sampler.peak - before) / 2**20
+        after = backToBaseline(server, baseline)
+        print(
+            f"hostile: {count} keep-alive pipeliners x {size // 1024} KiB of NULs,"
+            f" never reading: rss peak growth {growth:.1f} MiB; fds {baseline}"
+            f" -> {after}"
+        )
+        assert growth < 40, f"{growth:.0f} MiB for {count} connections"
+        assert after == baseline
+        assert exchange(port, b"still here\0", halfClose=True)[1] == RESPONSE
+        assertNoCrash(server)
+        status = server.stop()
+    assert status == 143
+
+
 def test_idleClientsCannotHoldShutdownHostage() -> None:
     """
     500 idle connections (with the default 30 s --timeout, so they would

@@ -4,15 +4,35 @@ response, in order, with bounded memory and the idle timeout still on.
 """
 
 from twisted.internet.error import ConnectionDone
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from responder import ResponderConfig
 from responder.tap import Options
 
-from .support import Harness
+from .support import PEER, Harness
 
 RESPONSE = b"This is the response\0"
+
+
+class BufferingTransport(StringTransport):
+    """
+    A transport that, like Twisted's, asks its streaming producer to pause
+    once more than C{bufferSize} bytes wait to be written; here, until
+    the test clears it.
+    """
+
+    def __init__(self, bufferSize: int) -> None:
+        super().__init__(peerAddress=PEER)
+        self.bufferSize = bufferSize
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        full = len(self.value()) > self.bufferSize
+        if full and self.producer is not None and self.producerState == "producing":
+            self.producer.pauseProducing()
 
 
 class KeepAliveTests(SynchronousTestCase):
@@ -129,6 +149,55 @@ class KeepAliveTests(SynchronousTestCase):
         self.assertEqual(self.transport.producerState, "paused")
         self.protocol.resumeProducing()  # type: ignore[attr-defined]
         self.assertEqual(self.transport.producerState, "producing")
+
+    def connectBuffering(self, bufferSize: int) -> tuple[Protocol, BufferingTransport]:
+        protocol = self.harness.factory.buildProtocol(PEER)
+        assert protocol is not None
+        transport = BufferingTransport(bufferSize)
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_pause_within_a_chunk(self) -> None:
+        """
+        A chunk of many pipelined requests is answered only until the
+        transport's buffer is full: the rest waits until the client has
+        read, so memory stays bounded by the buffer, not by the number of
+        requests in a chunk.
+        """
+        protocol, transport = self.connectBuffering(1000)
+        count = 5000
+        protocol.dataReceived(b"\0" * count)
+        self.assertLess(len(transport.value()), 1000 + len(RESPONSE))
+        self.assertEqual(transport.producerState, "paused")
+        received = 0
+        for _ in range(count):
+            received += len(transport.value())
+            transport.clear()
+            if received == count * len(RESPONSE):
+                break
+            protocol.resumeProducing()  # type: ignore[attr-defined]
+            self.assertLess(len(transport.value()), 1000 + len(RESPONSE))
+        self.assertEqual(received, count * len(RESPONSE))
+        self.assertEqual(len(self.harness.logged()), count)
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_end_of_input_while_paused(self) -> None:
+        """
+        Requests that wait for the client to read are still answered after
+        it half-closes, and then the connection closes.
+        """
+        protocol, transport = self.connectBuffering(100)
+        protocol.dataReceived(b"\0" * 20 + b"last")
+        protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertFalse(transport.disconnecting)
+        received = b""
+        while not transport.disconnecting:
+            received += transport.value()
+            transport.clear()
+            protocol.resumeProducing()  # type: ignore[attr-defined]
+        received += transport.value()
+        self.assertEqual(received, RESPONSE * 21)
+        self.assertEqual(self.requests()[-1], "last")
 
     def test_connection_lost(self) -> None:
         self.protocol.dataReceived(b"half")
