@@ -6,6 +6,8 @@ Command-line options (L{responder.tap.Options}) and environment variables
 same way whichever door it came in by.
 """
 
+import os
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
@@ -21,7 +23,9 @@ Network = IPv4Network | IPv6Network
 # Endpoint types whose listening socket takes a backlog argument.  systemd:
 # sockets arrive already listening; haproxy: passes its arguments on to the
 # endpoint it wraps.
-_BACKLOG_TYPES = frozenset({"tcp", "tcp6", "ssl", "unix"})
+_BACKLOG_TYPES = frozenset({"tcp", "tcp6", "ssl", "tls", "unix"})
+# The fields of an endpoint description: colons inside one are escaped.
+_FIELD = re.compile(r"(?:\\.|[^:\\])*")
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,27 @@ def parseDelimiter(text: str) -> bytes:
 parseDelimiter.coerceDoc = "nul, newline, or one ASCII character."  # type: ignore[attr-defined]
 
 
+def _checkPEMDirectory(text: str, description: str) -> None:
+    """
+    A server C{tls:} description starts with a directory of PEM files and
+    listens on port 443 unless told otherwise, so C{tls:1984} would listen
+    on port 443 of every interface with certificates from a folder named
+    1984, which Twisted accepts even when there is no such folder.
+
+    @raise ValueError: unless the directory exists.
+    """
+    fields = [f for f in _FIELD.findall(description)[1:] if f]
+    positional = [f for f in fields if "=" not in f]
+    named = dict(f.split("=", 1) for f in fields if "=" in f)
+    path = named.get("path", positional[0] if positional else "")
+    path = re.sub(r"\\(.)", r"\1", path)
+    if not os.path.isdir(path):
+        raise ValueError(
+            f"bad endpoint {text!r}: tls: takes a directory of PEM files first"
+            f" (tls:DIRECTORY:port=N), and {path!r} is not a directory"
+        )
+
+
 def parseEndpoint(text: str, backlog: int) -> str:
     """
     Turn a port number or endpoint description into a checked endpoint
@@ -171,6 +196,8 @@ def parseEndpoint(text: str, backlog: int) -> str:
             raise ValueError(f"port {description} is out of range (0-65535)")
         description = f"tcp:{description}"
     kind = description.removeprefix("haproxy:").split(":", 1)[0]
+    if kind == "tls":
+        _checkPEMDirectory(text, description.removeprefix("haproxy:"))
     if kind in _BACKLOG_TYPES and ":backlog=" not in description:
         description += f":backlog={backlog}"
     # serverFromString checks the whole description (types, arguments,

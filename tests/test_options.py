@@ -170,6 +170,24 @@ class BadOptionTests(SynchronousTestCase):
     def test_unknown_option(self) -> None:
         self.assertRejected(["--bogus"], "--bogus")
 
+    def test_tls_needs_a_pem_directory(self) -> None:
+        """
+        C{tls:1984} reads as certificates from a folder named 1984, served
+        on port 443 of every interface; Twisted accepts it even without
+        such a folder.  responder refuses it, and takes a real folder.
+        """
+        self.assertRejected(
+            ["--port", "tls:1984"], "--port: bad endpoint 'tls:1984'", "'1984'"
+        )
+        self.assertRejected(["--listen", "haproxy:tls:1984"], "'1984'")
+        folder = self.mktemp()
+        os.mkdir(folder)
+        config = parse("--port", f"tls:{folder}:port=0:interface=127.0.0.1")
+        self.assertEqual(
+            config.endpoints,
+            (f"tls:{folder}:port=0:interface=127.0.0.1:backlog=4096",),
+        )
+
 
 class EnvironmentTests(SynchronousTestCase):
     """
