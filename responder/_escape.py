@@ -35,6 +35,22 @@ def _escapeCharacter(char: str) -> str:
     return f"\\U{codepoint:08x}"
 
 
+def escapeText(text: str) -> str:
+    """
+    Return C{text} on one line, with every character that is not printable
+    escaped as L{escapeRequest} escapes it; backslashes stay as they are.
+
+    For messages that quote what someone wrote (a regular expression, a
+    path), where a readable backslash matters more than a mapping that can
+    be reversed.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else _escapeCharacter(char) for char in text
+    )
+
+
 def escapeRequest(request: bytes) -> str:
     """
     Return C{request} as printable, single-line text.

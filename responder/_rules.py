@@ -65,7 +65,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal, NoReturn
 
-from ._escape import escapeRequest
+from ._escape import escapeRequest, escapeText
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -114,13 +114,9 @@ class RulesError(ValueError):
     def __init__(self, source: str, line: int | None, reason: str) -> None:
         self.source = source
         self.line = line
-        self.reason = _oneLine(reason)
-        where = _oneLine(source) if line is None else f"{_oneLine(source)}:{line}"
+        self.reason = escapeText(reason)
+        where = escapeText(source) if line is None else f"{escapeText(source)}:{line}"
         super().__init__(f"{where}: {self.reason}")
-
-
-def _oneLine(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
@@ -283,6 +279,9 @@ def parseRules(text: str, source: str, folder: Path | None = None) -> Rules:
     except tomllib.TOMLDecodeError as e:
         line, reason = _syntaxError(e, text)
         raise RulesError(source, line, f"invalid TOML: {reason}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and tables recursively.
+        raise RulesError(source, None, "invalid TOML: nested too deeply") from None
     if folder is None:
         folder = Path(source).absolute().parent
     return _Parser(text, source, folder).parse(data)
@@ -615,9 +614,14 @@ class _Parser:
             self.fail(
                 path, f"{what} must be a number of seconds, not {_described(value)}"
             )
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            seconds = math.inf
         if not math.isfinite(seconds):
-            self.fail(path, f"{what} must be a finite number of seconds, not {value}")
+            self.fail(
+                path, f"{what} must be a finite number of seconds, not {_show(value)}"
+            )
         return seconds
 
     def slow(self, value: object, path: _Path, what: str) -> tuple[int, float]:

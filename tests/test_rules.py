@@ -680,6 +680,28 @@ class ErrorTests(SynchronousTestCase):
             "missing )",
         )
 
+    def test_invalid_regex_quoted_printably(self) -> None:
+        """
+        re's message quotes the pattern raw; control and line-breaking
+        characters in it are escaped in the error.
+        """
+        error = self.assertRulesError(
+            rule('regex = "(?P\\u001b[2J\\u0085x\\u2028y"'),
+            2,
+            "regex '(?P\\x1b[2J\\x85x\\u2028y' is not a valid regular expression",
+            "unknown extension ?P\\x1b at position 1",
+        )
+        self.assertTrue(str(error).isprintable(), str(error))
+
+    def test_nested_too_deeply(self) -> None:
+        """
+        tomllib recurses into nested arrays; too deep is an error in the
+        file, not a RecursionError.
+        """
+        self.assertRulesError(
+            "a = " + "[" * 5000 + "]" * 5000, None, "invalid TOML: nested too deeply"
+        )
+
     def test_lone_surrogate(self) -> None:
         """
         Text that cannot be UTF-8 (only possible when text is given to
@@ -852,6 +874,8 @@ class ErrorTests(SynchronousTestCase):
             "nan": "delay must be a finite number of seconds, not nan",
             '"1"': "delay must be a number of seconds, not string '1'",
             "true": "delay must be a number of seconds, not boolean True",
+            # Too large for a float: once an OverflowError and a traceback.
+            "1" + "0" * 400: "delay must be a finite number of seconds, not 1000",
         }
         for value, reason in cases.items():
             self.assertRulesError(
