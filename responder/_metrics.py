@@ -444,7 +444,10 @@ class MetricsPage(Resource):
         if request.postpath not in ([b""], [b"metrics"]):
             page: bytes = notFound().render(request)
             return page
-        encoder, contentType = choose_encoder(request.getHeader("accept") or "")
+        # Read as bytes: asked for by name, Twisted decodes the header as
+        # UTF-8 and a client's bad byte would be a 500 and a traceback.
+        accept = (request.getHeader(b"accept") or b"").decode("latin-1")
+        encoder, contentType = choose_encoder(accept)
         collector: Collector = self.registry
         names = (request.args or {}).get(b"name[]")
         if names:
@@ -467,12 +470,17 @@ class _QuietSite(Site):
 
 
 def makeMetricsService(
-    description: str, collector: Collector, reactor: IReactorTime | None = None
+    description: str,
+    collector: Collector,
+    reactor: IReactorTime | None = None,
+    timeout: float = 30.0,
 ) -> EndpointService:
     """
     A service serving C{collector}'s metrics, from a registry of their own,
     at C{/metrics} on the endpoint C{description} (already checked by
-    L{responder._config.parseEndpoint}).
+    L{responder._config.parseEndpoint}).  An idle connection is closed
+    after C{timeout} seconds, as responder's own are, rather than after
+    twisted.web's twelve hours.
 
     Add it to the L{ResponderService}: a failure to listen then ends the
     start the same way as for the responder's own endpoints.
@@ -481,6 +489,6 @@ def makeMetricsService(
         reactor = installedReactor()
     registry = CollectorRegistry()
     registry.register(collector)
-    site = _QuietSite(MetricsPage(registry), reactor=reactor)  # type: ignore[no-untyped-call]
+    site = _QuietSite(MetricsPage(registry), reactor=reactor, timeout=timeout)  # type: ignore[no-untyped-call]
     endpoint = serverFromString(reactor, description)
     return EndpointService(description, endpoint, site, purpose="metrics")

@@ -168,6 +168,8 @@ def makeService(
         service.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.metrics is not None:
         collector = ResponderCollector(top.statsSource())
-        metrics = makeMetricsService(config.metrics, collector, reactor)
+        metrics = makeMetricsService(
+            config.metrics, collector, reactor, timeout=config.timeout
+        )
         metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top

@@ -38,7 +38,13 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 from zope.interface import implementer
 
-from responder import ResponderFactory, ResponderStats, ask
+from responder import (
+    ResponderConfig,
+    ResponderFactory,
+    ResponderStats,
+    ask,
+    makeService,
+)
 from responder._listening import EndpointService, ListenFailed
 from responder._metrics import (
     ResponderCollector,
@@ -541,14 +547,30 @@ class MetricsServiceTests(SynchronousTestCase):
             "tcp:9100:interface=127.0.0.1",
             ResponderCollector(lambda: []),
             cast(IReactorTime, reactor),
+            timeout=7,
         )
         service.startService()
         [(port, site, _, interface)] = reactor.tcpServers
         self.assertEqual((port, interface), (9100, "127.0.0.1"))
         self.assertIs(site, service.factory)
+        # Idle scrapers are closed as responder's idle clients are.
+        self.assertEqual(cast(Site, site).timeOut, 7)
         registry = cast(Site, site).resource.registry
         names = {family.name for family in registry.collect()}
         self.assertEqual(names, FAMILIES)
+
+    def test_timeout_from_config(self) -> None:
+        """
+        L{makeService} gives the metrics endpoint the configured timeout.
+        """
+        config = ResponderConfig(endpoints=("tcp:1984",), metrics="tcp:9100", timeout=3)
+        service = makeService(config, cast(IReactorTime, MemoryReactor()))
+        [metrics] = [
+            child
+            for child in service
+            if isinstance(child, EndpointService) and child.purpose
+        ]
+        self.assertEqual(cast(Site, metrics.factory).timeOut, 3)
 
 
 # Over loopback, with the real reactor.
@@ -641,6 +663,8 @@ async def test_paths(ports: list[IListeningPort]) -> None:
         openMetrics = await get(
             port, b"/metrics", b"Accept: application/openmetrics-text\r\n"
         )
+        # Once a 500 and a logged traceback.
+        notUTF8 = await get(port, b"/metrics", b"Accept: \xff\xfe\r\n")
     finally:
         await service.stopService()
     assert root[0].startswith(b"HTTP/1.0 200 ")
@@ -653,6 +677,8 @@ async def test_paths(ports: list[IListeningPort]) -> None:
     }
     assert b"content-type: application/openmetrics-text" in openMetrics[0].lower()
     assert openMetrics[1].endswith(b"# EOF\n")
+    assert notUTF8[0].startswith(b"HTTP/1.0 200 ")
+    assert notUTF8[1] == metrics[1]
 
 
 @pytest_twisted.ensureDeferred
