@@ -56,8 +56,16 @@ class ResponderService(MultiService):
     def startService(self) -> None:
         with _exitOnListenFailure():
             super().startService()  # type: ignore[no-untyped-call]
-        if self.config.rules is not None:
+        if self.handlesHangup():
             self._previousHangup = signal.signal(signal.SIGHUP, self._hangup)
+
+    def handlesHangup(self) -> bool:
+        """
+        Whether SIGHUP is taken over: to reload the rules file, when there
+        is one.  Otherwise SIGHUP keeps its usual meaning (a terminal that
+        went away ends a server run by hand).
+        """
+        return self.config.rules is not None
 
     def _hangup(self, number: int, frame: FrameType | None) -> None:
         """

@@ -274,6 +274,13 @@ class WorkerPoolService(ResponderService):
 
         return snapshots
 
+    def handlesHangup(self) -> bool:
+        """
+        Always: dying of SIGHUP, the parent would leave its workers to stop
+        on their own, undrained, and nobody would restart them.
+        """
+        return True
+
     def reload(self) -> None:
         """
         Have every worker reload what it can (its rules file): they serve,

@@ -624,6 +624,23 @@ def test_sighup_reloads_rules_in_every_worker(tmp_path: Path) -> None:
         assertCleanStop(server)
 
 
+def test_sighup_without_rules_keeps_serving() -> None:
+    """
+    Without a rules file, SIGHUP to the parent does not end the pool: the
+    parent would die of it undrained, leaving its workers to stop alone.
+    """
+    argv = twistdCommand("--port", LOOPBACK, "--workers", "2")
+    with runningServer(argv) as server:
+        [port] = server.listeningPorts()
+        pids = startedWorkers(server)
+        server.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert server.process.poll() is None
+        assert request(port, b"still\0") == RESPONSE
+        assert startedWorkers(server) == pids
+        assertCleanStop(server)
+
+
 def test_unshareable_endpoint() -> None:
     result = subprocess.run(
         twistdCommand("--port", "stdio:", "--workers", "2"),
