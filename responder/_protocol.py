@@ -314,8 +314,20 @@ class KeepAliveProtocol(ResponderProtocol):
         self._closeIfIdle()
 
     def _closeIfIdle(self) -> None:
-        if not (self._busy or self._pending or self._waiting or self.closing):
+        # Requests queued behind the one in progress are not answered: the
+        # client sees the close after the last answer it got.
+        if not (self._busy or self._pending or self.closing):
             self.close()
+
+    def close(self) -> None:
+        """
+        Stop producing, then close once everything written has been sent:
+        a transport does not close while a producer is registered (over
+        TLS never, over TCP not while it has paused it).
+        """
+        if not self.closing:
+            cast(IConsumer, self.transport).unregisterProducer()
+        super().close()
 
     def _continue(self) -> None:
         """
@@ -324,8 +336,10 @@ class KeepAliveProtocol(ResponderProtocol):
         answered, close.
         """
         waiting, self._waiting = self._waiting, b""
-        if waiting:
+        if not (self._paused or self._ended or self.closing):
+            # Reading stopped while a rule held the answer; go on.
             cast(IPushProducer, self.transport).resumeProducing()
+        if waiting:
             self._process(waiting)
         if self._ended and not (self._busy or self._waiting or self.closing):
             self._endInput()

@@ -176,6 +176,41 @@ class RuleTests(SynchronousTestCase):
         self.assertEqual(transport.producerState, "producing")
         self.assertFalse(transport.disconnecting)
 
+    def test_keep_alive_reads_on_after_a_rule(self) -> None:
+        """
+        If the client read a slow answer's first part while the rule was
+        still writing, reading resumes once the answer is done, even with
+        no request waiting: nothing else would resume it.
+        """
+        harness = self.harness(keepAlive=True)
+        protocol, transport = harness.connect()
+        transport.clear()
+        protocol.dataReceived(b"SLOW\0")
+        protocol.pauseProducing()  # type: ignore[attr-defined]
+        self.assertEqual(transport.producerState, "paused")
+        protocol.resumeProducing()  # type: ignore[attr-defined]
+        self.assertEqual(transport.producerState, "paused", "the rule still writes")
+        harness.clock.pump([0.5, 0.5])
+        self.assertEqual(transport.value(), b"abcdefg")
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_keep_alive_drain_after_a_rule(self) -> None:
+        """
+        Stopping while a delayed answer is under way closes once it is
+        written; a request queued behind it is not answered and does not
+        hold the connection open until the drain timeout.
+        """
+        harness = self.harness(keepAlive=True)
+        protocol, transport = harness.connect()
+        transport.clear()
+        protocol.dataReceived(b"WAIT\0PING\0")
+        harness.factory.drain(10)
+        self.assertFalse(transport.disconnecting)
+        harness.clock.advance(2.5)
+        self.assertEqual(transport.value(), b"waited")
+        self.assertTrue(transport.disconnecting)
+        self.assertIsNone(transport.producer, "a registered producer holds the close")
+
     def test_keep_alive_end_of_input_waits_for_answer(self) -> None:
         harness = self.harness(keepAlive=True)
         protocol, transport = harness.connect()
