@@ -43,7 +43,8 @@ def _describeHost(host: str) -> str:
         # written out in full: show every address in its usual form.
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
-        return f"[{ip.compressed}]"
+        # A scope (fe80::1%eth0) can be any text in a PROXY header.
+        return f"[{_escapeText(ip.compressed)}]"
     return str(ip)
 
 

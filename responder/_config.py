@@ -24,8 +24,11 @@ Network = IPv4Network | IPv6Network
 # sockets arrive already listening; haproxy: passes its arguments on to the
 # endpoint it wraps.
 _BACKLOG_TYPES = frozenset({"tcp", "tcp6", "ssl", "tls", "unix"})
-# The fields of an endpoint description: colons inside one are escaped.
+# A field of an endpoint description (colons inside one are escaped with a
+# backslash), and a keyword argument: a field with an unescaped "=".
 _FIELD = re.compile(r"(?:\\.|[^:\\])*")
+_KEYWORD = re.compile(r"((?:\\.|[^=\\])*)=(.*)", re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,15 @@ def _checkPEMDirectory(text: str, description: str) -> None:
 
     @raise ValueError: unless the directory exists.
     """
-    fields = [f for f in _FIELD.findall(description)[1:] if f]
-    positional = [f for f in fields if "=" not in f]
-    named = dict(f.split("=", 1) for f in fields if "=" in f)
+    positional: list[str] = []
+    named: dict[str, str] = {}
+    for field in _FIELD.findall(description)[1:]:
+        keyword = _KEYWORD.fullmatch(field)
+        if keyword is not None:
+            named[_ESCAPED.sub(r"\1", keyword[1])] = _ESCAPED.sub(r"\1", keyword[2])
+        elif field:
+            positional.append(_ESCAPED.sub(r"\1", field))
     path = named.get("path", positional[0] if positional else "")
-    path = re.sub(r"\\(.)", r"\1", path)
     if not os.path.isdir(path):
         raise ValueError(
             f"bad endpoint {text!r}: tls: takes a directory of PEM files first"
@@ -195,9 +202,11 @@ def parseEndpoint(text: str, backlog: int) -> str:
         if not 0 <= int(description) <= 65535:
             raise ValueError(f"port {description} is out of range (0-65535)")
         description = f"tcp:{description}"
-    kind = description.removeprefix("haproxy:").split(":", 1)[0]
+    # Twisted matches endpoint types whatever their case.
+    wrapped = re.sub(r"(?i)^haproxy:", "", description)
+    kind = wrapped.split(":", 1)[0].lower()
     if kind == "tls":
-        _checkPEMDirectory(text, description.removeprefix("haproxy:"))
+        _checkPEMDirectory(text, wrapped)
     if kind in _BACKLOG_TYPES and ":backlog=" not in description:
         description += f":backlog={backlog}"
     # serverFromString checks the whole description (types, arguments,

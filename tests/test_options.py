@@ -180,6 +180,18 @@ class BadOptionTests(SynchronousTestCase):
             ["--port", "tls:1984"], "--port: bad endpoint 'tls:1984'", "'1984'"
         )
         self.assertRejected(["--listen", "haproxy:tls:1984"], "'1984'")
+        # Twisted finds plugin endpoint types whatever their case.
+        self.assertRejected(["--port", "TLS:1984"], "'1984'")
+        self.assertRejected(["--port", "HAPROXY:tls:1984"], "'1984'")
+        self.assertRejected(["--port", "tls:path=/nonexistent"], "'/nonexistent'")
+        # Escaped "=" and ":" belong to the path.
+        escaped = os.path.join(self.mktemp(), "a=b:c")
+        os.makedirs(escaped)
+        described = escaped.replace("=", "\\=").replace(":", "\\:")
+        self.assertEqual(
+            parse("--port", f"tls:{described}:port=0").endpoints,
+            (f"tls:{described}:port=0:backlog=4096",),
+        )
         folder = self.mktemp()
         os.mkdir(folder)
         config = parse("--port", f"tls:{folder}:port=0:interface=127.0.0.1")

@@ -263,6 +263,8 @@ class LogTests(SynchronousTestCase):
             (UNIXAddress(b"\0abstract\x07"), "unix:\\x00abstract\\x07"),
             (IPv4Address("TCP", "1.2.3.4\x1b[31m\nFORGED", 1), "1.2.3.4\\x1b"),
             (IPv6Address("TCP", "x\u2028y", 1), "x\\u2028y:1"),
+            # ipaddress takes any text as an IPv6 scope.
+            (IPv6Address("TCP", "fe80::1%\x1b[2K\rX", 1), "[fe80::1%\\x1b[2K\\rX]:1"),
         ]:
             line = self.requestLogged(b"x", peer)
             self.assertTrue(line.isprintable(), line)
