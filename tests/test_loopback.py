@@ -6,6 +6,7 @@ These run the reactor through pytest-twisted.
 
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -150,6 +151,30 @@ async def test_tls(servers: list[Server], tmp_path: Path) -> None:
     assert response == RESPONSE
     [line] = server.logged()
     assert line.endswith(" secret")
+
+
+@pytest_twisted.ensureDeferred
+async def test_tls_keep_alive_closes_politely(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    """
+    A keep-alive connection over TLS closes cleanly at its idle timeout.
+    TLS does not close while a producer is registered, so it used to be
+    aborted 5 s later, its close never sent.
+    """
+    key, cert = writeCertificate(tmp_path)
+    server = Server(
+        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        ResponderConfig(keepAlive=True, timeout=0.3),
+    )
+    servers.append(server)
+    port = (await server.start()).getHost().port  # type: ignore[attr-defined]
+    client = f"tls:127.0.0.1:{port}:trustRoots={cert.parent}"
+    started = time.monotonic()
+    response = await server.request(client, b"one\0two\0")
+    assert response == RESPONSE * 2
+    assert time.monotonic() - started < 3
+    assert (server.factory.stats.timedOut, server.factory.stats.aborted) == (1, 0)
 
 
 @pytest_twisted.ensureDeferred
