@@ -26,7 +26,7 @@ def describeAddress(address: IAddress) -> str:
         if not name:
             return "unix:(unnamed)"
         return "unix:" + escapeRequest(name)
-    return _escapeText(str(address))
+    return _escapeClaimed(str(address))
 
 
 def _describeHost(host: str) -> str:
@@ -36,7 +36,7 @@ def _describeHost(host: str) -> str:
         ip = ipaddress.ip_address(host)
     except ValueError:
         # Only a PROXY header can say this is an address.
-        return _escapeText(host)
+        return _escapeClaimed(host)
     if isinstance(ip, ipaddress.IPv6Address):
         # An IPv4 client of a tcp6: port arrives as ::ffff:a.b.c.d: show the
         # address it has.  The PROXY protocol hands over IPv6 addresses
@@ -44,11 +44,15 @@ def _describeHost(host: str) -> str:
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)
         # A scope (fe80::1%eth0) can be any text in a PROXY header.
-        return f"[{_escapeText(ip.compressed)}]"
+        return f"[{_escapeClaimed(ip.compressed)}]"
     return str(ip)
 
 
-def _escapeText(text: str) -> str:
+def _escapeClaimed(text: str) -> str:
+    """
+    Escape an address a client claimed exactly as its request would be, so
+    that one reading of escapes holds for the whole request line.
+    """
     return escapeRequest(text.encode("utf-8", "surrogateescape"))
 
 

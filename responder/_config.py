@@ -161,6 +161,26 @@ def parseDelimiter(text: str) -> bytes:
 parseDelimiter.coerceDoc = "nul, newline, or one ASCII character."  # type: ignore[attr-defined]
 
 
+def unwrapProxy(description: str) -> tuple[str, str]:
+    """
+    Split an endpoint description into its C{haproxy:} wrappers, as many as
+    there are and in any case (Twisted finds plugin endpoint types whatever
+    their case), and the description they wrap.
+    """
+    prefix, rest = "", description
+    while rest.partition(":")[0].lower() == "haproxy":
+        head, _, rest = rest.partition(":")
+        prefix += head + ":"
+    return prefix, rest
+
+
+def endpointType(description: str) -> str:
+    """
+    The type of an endpoint description, in lower case: C{tcp}, C{unix}...
+    """
+    return description.partition(":")[0].lower()
+
+
 def _checkPEMDirectory(text: str, description: str) -> None:
     """
     A server C{tls:} description starts with a directory of PEM files and
@@ -202,9 +222,8 @@ def parseEndpoint(text: str, backlog: int) -> str:
         if not 0 <= int(description) <= 65535:
             raise ValueError(f"port {description} is out of range (0-65535)")
         description = f"tcp:{description}"
-    # Twisted matches endpoint types whatever their case.
-    wrapped = re.sub(r"(?i)^haproxy:", "", description)
-    kind = wrapped.split(":", 1)[0].lower()
+    _, wrapped = unwrapProxy(description)
+    kind = endpointType(wrapped)
     if kind == "tls":
         _checkPEMDirectory(text, wrapped)
     if kind in _BACKLOG_TYPES and ":backlog=" not in description:

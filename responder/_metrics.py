@@ -48,6 +48,7 @@ from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
+from ._config import ResponderConfig
 from ._factory import ResponderFactory
 from ._listening import EndpointService
 from ._reactor import installedReactor
@@ -473,7 +474,7 @@ def makeMetricsService(
     description: str,
     collector: Collector,
     reactor: IReactorTime | None = None,
-    timeout: float = 30.0,
+    timeout: float = ResponderConfig.timeout,
 ) -> EndpointService:
     """
     A service serving C{collector}'s metrics, from a registry of their own,

@@ -40,7 +40,7 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import eventFromJSON
 from twisted.python.failure import Failure
 
-from ._config import ResponderConfig
+from ._config import ResponderConfig, endpointType, unwrapProxy
 from ._factory import ResponderFactory
 from ._listening import EndpointService
 from ._metrics import Snapshot, StatsSource, readSnapshots
@@ -132,11 +132,8 @@ def workerDescription(description: str) -> str:
     @raise ValueError: naming C{description}, if workers cannot share its
         socket.
     """
-    prefix, rest = "", description
-    while rest.partition(":")[0].lower() == "haproxy":
-        head, _, rest = rest.partition(":")
-        prefix += head + ":"
-    kind = rest.partition(":")[0].lower()
+    prefix, rest = unwrapProxy(description)
+    kind = endpointType(rest)
     if kind not in SHAREABLE:
         raise ValueError(
             f"--workers cannot share endpoint {description!r}: only tcp:, tcp6:, "
