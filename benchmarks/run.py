@@ -70,6 +70,9 @@ SCENARIOS = {
 
 # A server's command line, from its port, the scenario's mode and the venv's bin/.
 Command = Callable[[int, str, Path], list[str]]
+# With --baseline, these servers also run from the baseline's venv, as NAME@base.
+BASELINE_SERVERS = ("responder", "responder-ka")
+BASE_SUFFIX = "@base"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +83,14 @@ class ServerSpec:
     # For a server of several processes: the same server in one process, whose
     # CPU per request it is compared with in each round (the workers table).
     single: str | None = None
+    # A server run from another venv than --venv (--baseline): that venv, and
+    # the server it is the baseline of, compared round by round (the baseline
+    # table).
+    venv: Path | None = None
+    base_of: str | None = None
+
+    def venv_bin(self, default_venv: Path) -> Path:
+        return (self.venv or default_venv) / "bin"
 
 
 def _responder(*extra: str) -> Command:
@@ -372,7 +383,7 @@ def run_once(
     used_ports: set[int],
 ) -> RunResult:
     port = free_port(used_ports)
-    with running_server(spec, scenario, port, args.venv / "bin") as pid:
+    with running_server(spec, scenario, port, spec.venv_bin(args.venv)) as pid:
         loadgen(port, scenario, args.warmup)
         cpu_before, busy_before = tree_cpu_seconds(pid), machine_busy_seconds()
         result = loadgen(port, scenario, args.duration)
@@ -400,7 +411,7 @@ def worker_shares(
     shares = []
     for _ in range(args.share_runs):
         port = free_port(used_ports)
-        with running_server(spec, scenario, port, args.venv / "bin"):
+        with running_server(spec, scenario, port, spec.venv_bin(args.venv)):
             result = loadgen(port, scenario, 60.0, requests=SHARE_REQUESTS)
         output = (SCRATCH_DIR / f"{spec.name}.out").read_bytes()
         # Every worker, including one that served nothing.
@@ -428,8 +439,23 @@ def plan(
     state (heap growth, a 1000-client backlog, a seed's stray children) leaks
     from one scenario into the next, and start-up and warm-up stay outside the
     measured window. The restart costs about a second per run.
+
+    A baseline server (--baseline) runs right next to its current one, which
+    it is compared with: after it in even rounds and before it in odd ones,
+    the two rotating as one.
     """
-    order = list(servers[rnd % len(servers) :]) + list(servers[: rnd % len(servers)])
+    bases = {s.base_of: s for s in servers if s.base_of is not None}
+    ring = [s for s in servers if s.base_of is None]
+    order = ring[rnd % len(ring) :] + ring[: rnd % len(ring)]
+    if bases:
+        paired = []
+        for spec in order:
+            base = bases.get(spec.name)
+            if base is None:
+                paired.append(spec)
+            else:
+                paired += [base, spec] if rnd % 2 else [spec, base]
+        order = paired
     return [
         (scenario, spec)
         for scenario in scenarios
@@ -507,43 +533,66 @@ def summarize(
 
 
 @dataclasses.dataclass
-class WorkersRow:
+class PairRow:
+    """A server against a reference in the same rounds: a pool against itself
+    in one process, or the current code against the baseline's."""
+
     scenario: str
     server: str
-    single: str  # the same server in one process
-    single_cpu_us: float | None
-    cpu_us: float | None
-    growth: list[float]  # by round: CPU per request over the single's, same round
+    reference: str
+    cpu_us: float | None  # medians over the rounds
+    reference_cpu_us: float | None
+    ratios: list[float | None]  # by round: cpu_us over the reference's
+
+    @property
+    def ratio(self) -> float | None:
+        return _median(self.ratios)
+
+    @property
+    def known(self) -> list[float]:
+        return [r for r in self.ratios if r is not None]
 
 
-def workers_rows(
+Pairs = list[tuple[float | None, float | None]]
+# (scenario, server, reference, pairs): see _comparisons.
+Comparison = tuple[str, str, str, Pairs]
+
+
+def _comparisons(
     results: Sequence[RunResult],
     servers: Sequence[ServerSpec],
     scenarios: Sequence[Scenario],
-) -> list[WorkersRow]:
-    """Each server of several processes against itself in one process."""
-    cpu = {(r.round, r.scenario, r.server): r.cpu_us for r in results}
-    rows = []
+    compared: Callable[[ServerSpec], tuple[str, str] | None],
+) -> Iterator[Comparison]:
+    """For each scenario and each server that compared() pairs with a
+    reference, as (server, reference): the scenario, both names, and their
+    CPU us/request round by round, in the rounds that ran the server."""
     for scenario in (s.name for s in scenarios):
+        cpu = {(r.round, r.server): r.cpu_us for r in results if r.scenario == scenario}
         for spec in servers:
-            single = spec.single
-            runs = [
-                r for r in results if r.scenario == scenario and r.server == spec.name
-            ]
-            if single is None or not runs:
+            names = compared(spec)
+            if names is None:
                 continue
-            pairs = [(r.cpu_us, cpu.get((r.round, scenario, single))) for r in runs]
-            growth = [many / one for many, one in pairs if many and one]
-            if not growth:
-                continue
+            server, reference = names
+            rounds = sorted({rnd for rnd, name in cpu if name == server})
+            pairs = [(cpu[(rnd, server)], cpu.get((rnd, reference))) for rnd in rounds]
+            yield scenario, server, reference, pairs
+
+
+def pair_rows(comparisons: Iterator[Comparison]) -> list[PairRow]:
+    """The comparisons in which both sides ran at least once."""
+    rows = []
+    for scenario, server, reference, pairs in comparisons:
+        ratios = [cpu / ref if cpu and ref else None for cpu, ref in pairs]
+        if any(r is not None for r in ratios):
             rows.append(
-                WorkersRow(
+                PairRow(
                     scenario=scenario,
-                    server=spec.name,
-                    single=single,
-                    single_cpu_us=_median([one for _, one in pairs]),
-                    cpu_us=_median([many for many, _ in pairs]),
-                    growth=growth,
+                    server=server,
+                    reference=reference,
+                    cpu_us=_median([cpu for cpu, _ in pairs]),
+                    reference_cpu_us=_median([ref for _, ref in pairs]),
+                    ratios=ratios,
                 )
             )
     return rows
@@ -553,7 +602,7 @@ def _percent(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.0f} %"
 
 
-def workers_text(rows: Sequence[WorkersRow], shares: Sequence[dict[int, int]]) -> str:
+def workers_text(rows: Sequence[PairRow], shares: Sequence[dict[int, int]]) -> str:
     """Markdown (which reads as text too): the workers table and the shares."""
     lines = [
         "| scenario | server | one process us/req | us/req | growth, median"
@@ -561,10 +610,10 @@ def workers_text(rows: Sequence[WorkersRow], shares: Sequence[dict[int, int]]) -
         "|---|---|---:|---:|---:|---|",
     ]
     lines += [
-        f"| {r.scenario} | {r.server} | {_fmt(r.single_cpu_us, '.1f')}"
-        f" ({r.single}) | {_fmt(r.cpu_us, '.1f')}"
-        f" | {_percent(statistics.median(r.growth))}"
-        f" | {', '.join(_percent(g) for g in r.growth)} |"
+        f"| {r.scenario} | {r.server} | {_fmt(r.reference_cpu_us, '.1f')}"
+        f" ({r.reference}) | {_fmt(r.cpu_us, '.1f')}"
+        f" | {_percent(statistics.median(r.known))}"
+        f" | {', '.join(_percent(g) for g in r.known)} |"
         for r in rows
     ]
     if shares:
@@ -579,6 +628,25 @@ def workers_text(rows: Sequence[WorkersRow], shares: Sequence[dict[int, int]]) -
             f" share was {min(smallest) * 100:.1f} % at least and"
             f" {statistics.median(smallest) * 100:.1f} % in the median ({runs}).",
         ]
+    return "\n".join(lines)
+
+
+def baseline_text(rows: Sequence[PairRow], label: str, about: str) -> str:
+    """Markdown (which reads as text too): current against baseline."""
+    lines = [
+        about,
+        "",
+        "| scenario | server | current us/req | base us/req"
+        " | current/base, median | current/base by round |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r.scenario} | {r.server} | {_fmt(r.cpu_us, '.1f')}"
+        f" | {_fmt(r.reference_cpu_us, '.1f')} ({label})"
+        f" | {_fmt(r.ratio, '.3f')}"
+        f" | {', '.join(_fmt(x, '.3f') for x in r.ratios)} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -642,9 +710,9 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def _output_of(argv: Sequence[str]) -> str:
+def _output_of(argv: Sequence[str], cwd: Path | None = None) -> str:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"unknown ({e})"
     return proc.stdout.strip() or f"unknown ({proc.stderr.strip()[-200:]})"
@@ -675,12 +743,31 @@ def machine_info(venv_bin: Path) -> dict[str, str]:
     }
 
 
+def describe_checkout(venv_bin: Path) -> str:
+    """Which checkout a venv's python imports responder from, and its commit:
+    "b16ec98 (/tmp/base)". Run in the servers' directory, as they run."""
+    checkout = _output_of(
+        [
+            str(venv_bin / "python"),
+            "-c",
+            "import pathlib, responder;"
+            " print(pathlib.Path(responder.__file__).resolve().parent.parent)",
+        ],
+        cwd=SCRATCH_DIR,
+    )
+    if checkout.startswith("unknown"):
+        return checkout
+    commit = _output_of(["git", "-C", checkout, "describe", "--always", "--dirty"])
+    return f"{commit} ({checkout})"
+
+
 def write_markdown(
     path: Path,
     rows: Sequence[Row],
     workers: str,
     info: dict[str, str],
     args: argparse.Namespace,
+    baseline: str = "",
 ) -> None:
     """Write the generated part of RESULTS.md, keeping the hand-written part."""
     hand_written = (
@@ -730,8 +817,24 @@ from anything Python or Twisted adds.
 
 {workers}
 
-{HAND_WRITTEN_MARKER}{hand_written}"""
+{_baseline_section(baseline)}{HAND_WRITTEN_MARKER}{hand_written}"""
     path.write_text(text)
+
+
+def _baseline_section(table: str) -> str:
+    if not table:
+        return ""
+    return f"""### Against a baseline
+
+The servers ending in `{BASE_SUFFIX}` are the same servers run by the
+`--baseline` venv's twistd, an earlier responder, interleaved with the current
+ones in the same rounds. *current/base*: the current code's CPU per request
+over the baseline's in the same round and scenario; the median is over the
+rounds, and the rounds are shown side by side for the noise.
+
+{table}
+
+"""
 
 
 # --- main ------------------------------------------------------------------
@@ -779,6 +882,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=Path,
         help=f"results file [{RESULTS_MD.relative_to(REPO_ROOT)}]",
     )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="VENV",
+        help="virtualenv of an earlier responder (a clone checked out at an"
+        " earlier commit, after its `make .venv/.installed`): also run "
+        + " and ".join(BASELINE_SERVERS)
+        + f" with its twistd, as NAME{BASE_SUFFIX}, in the same rounds, and"
+        " compare their CPU per request round by round",
+    )
+    p.add_argument(
+        "--baseline-label",
+        metavar="TEXT",
+        help="the baseline's name in its table, a commit say"
+        " [git describe of the checkout it imports responder from]",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.duration, args.warmup, args.share_runs = 1, 2.0, 0.5, 1
@@ -791,8 +910,36 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         p.error("unknown server or scenario: " + ", ".join(unknown))
     if min(args.rounds, args.share_runs) < 1 or min(args.duration, args.warmup) <= 0:
         p.error("--rounds, --share-runs, --duration and --warmup must be positive")
-    # Table order is the order of SERVERS and SCENARIOS, whatever the options say.
-    args.server_specs = [s for s in SERVERS.values() if s.name in args.servers]
+    if args.baseline is None:
+        if args.baseline_label is not None:
+            p.error("--baseline-label needs --baseline")
+    else:
+        # Absolute: the servers run in SCRATCH_DIR.
+        args.baseline = args.baseline.absolute()
+        if not os.access(args.baseline / "bin" / "twistd", os.X_OK):
+            p.error(f"--baseline: no {args.baseline / 'bin' / 'twistd'}")
+        if not set(BASELINE_SERVERS) & set(args.servers):
+            p.error(
+                "--baseline compares "
+                + " and ".join(BASELINE_SERVERS)
+                + ": --servers names neither"
+            )
+    # Table order is the order of SERVERS and SCENARIOS, whatever the options say;
+    # a baseline server follows its current one.
+    args.server_specs = []
+    for spec in SERVERS.values():
+        if spec.name not in args.servers:
+            continue
+        args.server_specs.append(spec)
+        if args.baseline is not None and spec.name in BASELINE_SERVERS:
+            args.server_specs.append(
+                dataclasses.replace(
+                    spec,
+                    name=spec.name + BASE_SUFFIX,
+                    venv=args.baseline,
+                    base_of=spec.name,
+                )
+            )
     args.scenario_specs = [s for s in SCENARIOS.values() if s.name in args.scenarios]
     return args
 
@@ -815,6 +962,7 @@ def main(argv: Sequence[str]) -> int:
             "other work on this machine will add noise to the figures",
             file=sys.stderr,
         )
+    name_width = max([14, *(len(s.name) for s in servers)])
     results: list[RunResult] = []
     shares: list[dict[int, int]] = []
     used_ports: set[int] = set()
@@ -829,7 +977,8 @@ def main(argv: Sequence[str]) -> int:
                 r = run_once(spec, scenario, rnd, args, used_ports)
                 results.append(r)
                 print(
-                    f"round {rnd + 1}/{args.rounds}  {scenario.name:9} {spec.name:14}"
+                    f"round {rnd + 1}/{args.rounds}  {scenario.name:9}"
+                    f" {spec.name:{name_width}}"
                     f" {r.loadgen['rps']:>9,.0f} rps  {_fmt(r.cpu_us, '6.1f')} us/req"
                     f"  errors {r.errors}  other cores {r.other_cores:.2f}",
                     flush=True,
@@ -842,12 +991,49 @@ def main(argv: Sequence[str]) -> int:
             json.dumps([dataclasses.asdict(r) for r in results], indent=1)
         )
     rows = summarize(results, servers, scenarios)
-    workers = workers_text(workers_rows(results, servers, scenarios), shares)
+    workers = workers_text(
+        pair_rows(
+            _comparisons(
+                results,
+                servers,
+                scenarios,
+                lambda spec: None if spec.single is None else (spec.name, spec.single),
+            )
+        ),
+        shares,
+    )
     print(f"\n{text_table(rows)}\n\n{workers}\n")
+    baseline = ""
+    if args.baseline is not None:
+        base_checkout = describe_checkout(args.baseline / "bin")
+        label = args.baseline_label or base_checkout.split(" ", 1)[0]
+        about = (
+            f"Baseline {label}: {args.baseline}, responder from {base_checkout};"
+            f" current: {args.venv}, responder from"
+            f" {describe_checkout(args.venv / 'bin')}."
+        )
+        baseline = baseline_text(
+            pair_rows(
+                _comparisons(
+                    results,
+                    servers,
+                    scenarios,
+                    lambda s: None if s.base_of is None else (s.base_of, s.name),
+                )
+            ),
+            label,
+            about,
+        )
+        print(f"{baseline}\n")
     print(f"{time.monotonic() - started:.0f} s in all")
     if args.output is not None:
         write_markdown(
-            args.output, rows, workers, machine_info(args.venv / "bin"), args
+            args.output,
+            rows,
+            workers,
+            machine_info(args.venv / "bin"),
+            args,
+            baseline,
         )
         print(f"wrote {args.output}")
     return 0
