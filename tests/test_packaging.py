@@ -44,6 +44,11 @@ def test_wheel_contents(wheel: Path) -> None:
     assert "twisted/plugins/__init__.py" not in names
     assert "responder/py.typed" in names
     assert "responder/tap.py" in names
+    # Every subpackage is listed in pyproject.toml, which names them one by
+    # one (see there why): a new one left out would be missing here.
+    for module in (REPO / "responder").rglob("*.py"):
+        if "__pycache__" not in module.parts:
+            assert module.relative_to(REPO).as_posix() in names
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
 
 

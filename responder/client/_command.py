@@ -15,9 +15,9 @@ from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
-from ._client import ask
-from ._config import positiveInt, positiveSeconds
-from ._escape import escapeRequest
+from ..escaping import escapeRequest
+from ..options import positiveInt, positiveSeconds
+from ._ask import ask
 
 
 class ClientOptions(usage.Options):

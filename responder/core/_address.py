@@ -7,7 +7,7 @@ import ipaddress
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
-from ._escape import escapeRequest
+from ..escaping import escapeRequest
 
 
 def describeAddress(address: IAddress) -> str:

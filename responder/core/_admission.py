@@ -7,10 +7,11 @@ from collections import Counter
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
-from ._config import Network
+from ..config import Network, ResponderConfig
+from ._address import describeAddress, hostOf
 
 REFUSED_BY_ACCESS = "access rules"
 REFUSED_BY_LIMIT = "connection limit"
@@ -127,3 +128,74 @@ class RefusalReporter:
             self._timer.cancel()
             self._timer = None
         self._flush()
+
+
+class Admission:
+    """
+    Decide whether to serve each new connection, from the configuration's
+    limits and access rules, and log the refusals.
+
+    @ivar admitsAll: no limit and no access rule is set: every connection
+        is served, and nothing needs checking or counting.
+    @ivar peers: open connections per peer host, kept only with a
+        per-address limit.
+    """
+
+    def __init__(self, config: ResponderConfig, clock: IReactorTime, log: Logger):
+        self._config = config
+        self._access = AccessRules(config.allow, config.deny)
+        self.admitsAll = not (
+            config.maxConnections or config.maxPerIP or config.allow or config.deny
+        )
+        self.peers = PeerCounts()
+        self._refusals = RefusalReporter(clock, log)
+
+    def refusal(self, addr: IAddress, openNow: int) -> str | None:
+        """
+        Why a connection from C{addr} must be refused, with C{openNow}
+        connections open now, or C{None} to serve it.  A refusal is logged.
+        """
+        reason = self._reason(addr, openNow)
+        if reason is not None:
+            self._refusals.refused(reason, describeAddress(addr))
+        return reason
+
+    def _reason(self, addr: IAddress, openNow: int) -> str | None:
+        config = self._config
+        limit = config.maxConnections
+        if limit is not None and openNow >= limit:
+            return REFUSED_BY_LIMIT
+        host = hostOf(addr)
+        if host is None:
+            return None
+        if (config.allow or config.deny) and not self._access.permits(host):
+            return REFUSED_BY_ACCESS
+        perPeer = config.maxPerIP
+        if perPeer is not None and self.peers[host] >= perPeer:
+            return REFUSED_BY_PEER_LIMIT
+        return None
+
+    def opened(self, peer: IAddress) -> str | None:
+        """
+        A connection from C{peer} is served: count it against its host.
+
+        @return: the host it counts against, for L{closed}, or C{None}.
+        """
+        if self._config.maxPerIP is None:
+            return None
+        host = hostOf(peer)
+        if host is not None:
+            self.peers.add(host)
+        return host
+
+    def closed(self, host: str) -> None:
+        """
+        A connection counted against C{host} has gone.
+        """
+        self.peers.remove(host)
+
+    def stop(self) -> None:
+        """
+        Nothing more can be refused: write the last summary of refusals.
+        """
+        self._refusals.stop()

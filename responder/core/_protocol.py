@@ -2,26 +2,20 @@
 One connection's worth of responder: read a request, answer, close.
 """
 
-from typing import TYPE_CHECKING, cast
-
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
-    IConsumer,
     IDelayedCall,
     IHalfCloseableProtocol,
-    IPushProducer,
     ITCPTransport,
 )
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._requestlog import ANSWERED
-from ._rules import Rule
-
-if TYPE_CHECKING:
-    from ._factory import ResponderFactory
-
+from ..framing import firstRequest
+from ..logs import ANSWERED
+from ..rules import Rule
+from ._host import ConnectionHost
 
 #: How each rule action shows in the request log.
 _OUTCOMES = {
@@ -30,16 +24,6 @@ _OUTCOMES = {
     "reset": "reset",
     "never": "unanswered",
 }
-
-
-def _line(request: bytes, delimiter: bytes) -> bytes:
-    """
-    A request that ends at a newline is a line: it ends before the CR of a
-    CRLF too, as telnet, netcat -C and most text protocols send.
-    """
-    if delimiter == b"\n" and request.endswith(b"\r"):
-        return request[:-1]
-    return request
 
 
 @implementer(IHalfCloseableProtocol)
@@ -59,9 +43,10 @@ class ResponderProtocol(Protocol):
     A client that half-closes without sending gets the answer to an empty
     request, as the seed's C{recv} returns 0 and it answers anyway.
 
-    The connection's deadline (see L{ResponderFactory.sweep}) is the only
-    timer: the factory checks all deadlines together, so a connection costs
-    no timer of its own.
+    The connection's deadline (see
+    L{responder.core.ConnectionRegistry.sweep}) is the only timer: the
+    factory checks all deadlines together, so a connection costs no timer
+    of its own.
 
     @ivar deadline: when this connection is next due to be closed (or
         aborted, once closing), in the factory clock's seconds.
@@ -76,7 +61,7 @@ class ResponderProtocol(Protocol):
         changes once the PROXY header has been read).
     """
 
-    factory: "ResponderFactory"
+    factory: ConnectionHost
     transport: ITCPTransport
     deadline: float = 0.0
     answered: bool = False
@@ -100,11 +85,7 @@ class ResponderProtocol(Protocol):
         if self.answered:
             return
         config = self.factory.config
-        request = data[: config.maxRequest]
-        end = request.find(config.delimiter)
-        if end >= 0:
-            request = _line(request[:end], config.delimiter)
-        self.answer(request)
+        self.answer(firstRequest(data, config.delimiter, config.maxRequest))
 
     def answer(self, request: bytes) -> None:
         """
@@ -217,170 +198,3 @@ class ResponderProtocol(Protocol):
         if not (self.closing or reason.check(ConnectionDone)):
             self.factory.stats.reset += 1
         self.factory.connectionClosed(self)
-
-
-@implementer(IPushProducer)
-class KeepAliveProtocol(ResponderProtocol):
-    """
-    Keep the connection open and answer every request on it: each request
-    ends with the factory's delimiter (NUL by default), and each gets one
-    response, in order, however the requests are split or pipelined.
-
-    Memory stays bounded: of a request longer than C{maxRequest}, only the
-    first C{maxRequest} bytes are kept (and answered, once the delimiter
-    comes); and a client that pipelines requests without reading the
-    responses is stopped from sending more (the transport stops reading)
-    until it has read them.  That pause also holds within one chunk of
-    data: 64 KiB of NULs would otherwise be 65 536 responses, 1.4 MB,
-    buffered at once.  While a rule delays an answer, later requests wait,
-    unread, so that answers keep their order.
-
-    The idle timeout starts again after each response.  End of input ends
-    a pending partial request, which is answered before the close.
-    """
-
-    def connectionMade(self) -> None:
-        self._pending = bytearray()
-        self._waiting = b""
-        self._ended = False
-        self._processing = False
-        self._draining = False
-        #: The transport's write buffer is full: the client is not reading.
-        self._paused = False
-        super().connectionMade()
-        cast(IConsumer, self.transport).registerProducer(self, True)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.factory.stats.bytesIn += len(data)
-        self._process(data)
-
-    def _process(self, data: bytes) -> None:
-        self._processing = True
-        try:
-            self._answerEach(data)
-        finally:
-            self._processing = False
-
-    def _answerEach(self, data: bytes) -> None:
-        config = self.factory.config
-        delimiter, limit = config.delimiter, config.maxRequest
-        start, size = 0, len(data)
-        while start < size and not self.closing:
-            if self._busy or self._paused:
-                # Keep the rest for when the answer in progress is done, or
-                # the client has read what it was sent.
-                self._waiting += data[start:]
-                cast(IPushProducer, self.transport).pauseProducing()
-                return
-            end = data.find(delimiter, start)
-            if end < 0:
-                self._keep(data[start:] if start else data, limit)
-                return
-            if self._pending:
-                self._keep(data[start:end], limit)
-                request = bytes(self._pending)
-                self._pending.clear()
-            else:
-                request = data[start : min(end, start + limit)]
-            self.answer(_line(request, delimiter))
-            start = end + 1
-
-    def _keep(self, part: bytes, limit: int) -> None:
-        room = limit - len(self._pending)
-        if room > 0:
-            self._pending += part[:room]
-
-    def requestDone(self) -> None:
-        """
-        Restart the idle timeout, and go on with requests that waited; or
-        close, if the server is stopping.
-        """
-        factory = self.factory
-        self.deadline = factory.clock.seconds() + factory.config.timeout
-        if self._draining:
-            self._closeIfIdle()
-        elif not self._processing:
-            # An answer that a rule delayed is done: carry on.
-            self._continue()
-
-    def drain(self) -> None:
-        """
-        The server is stopping: close at once if no request is under way,
-        otherwise as soon as the one in progress has been answered.  An
-        idle keep-alive connection would otherwise hold the stop up for
-        the whole drain timeout, and then be reset.
-        """
-        self._draining = True
-        self._closeIfIdle()
-
-    def _closeIfIdle(self) -> None:
-        # Requests queued behind the one in progress are not answered: the
-        # client sees the close after the last answer it got.
-        if not (self._busy or self._pending or self.closing):
-            self.close()
-
-    def close(self) -> None:
-        """
-        Stop producing, then close once everything written has been sent:
-        a transport does not close while a producer is registered (over
-        TLS never, over TCP not while it has paused it).
-        """
-        if not self.closing:
-            cast(IConsumer, self.transport).unregisterProducer()
-        super().close()
-
-    def _continue(self) -> None:
-        """
-        Answer the requests that waited for an answer in progress or for
-        the client to read; once input has ended and everything is
-        answered, close.
-        """
-        waiting, self._waiting = self._waiting, b""
-        if not (self._paused or self._ended or self.closing):
-            # Reading stopped while a rule held the answer; go on.
-            cast(IPushProducer, self.transport).resumeProducing()
-        if waiting:
-            self._process(waiting)
-        if self._ended and not (self._busy or self._waiting or self.closing):
-            self._endInput()
-
-    def readConnectionLost(self) -> None:
-        self._ended = True
-        if not (self._busy or self._processing):
-            self._continue()
-
-    def _endInput(self) -> None:
-        """
-        End of input: answer an unfinished request (whose L{requestDone}
-        comes back here), or close.
-        """
-        if self._pending:
-            request = bytes(self._pending)
-            self._pending.clear()
-            self.answer(request)
-        else:
-            self.close()
-
-    def pauseProducing(self) -> None:
-        """
-        The client is not reading its responses: stop answering and reading
-        its requests.
-        """
-        self._paused = True
-        cast(IPushProducer, self.transport).pauseProducing()
-
-    def resumeProducing(self) -> None:
-        """
-        The client has read its responses: answer the requests that waited
-        and read more, unless an answer in progress holds them back.
-        """
-        self._paused = False
-        if not self._busy:
-            cast(IPushProducer, self.transport).resumeProducing()
-            if not self._processing:
-                self._continue()
-
-    def stopProducing(self) -> None:
-        """
-        The connection is going; nothing to stop.
-        """

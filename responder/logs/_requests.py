@@ -26,7 +26,7 @@ from typing import Protocol, TextIO
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger, formatTime
 
-from ._jsonlog import jsonLine
+from ._json import jsonLine
 
 ANSWERED = "answered"
 

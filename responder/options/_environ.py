@@ -7,13 +7,14 @@ in front and dashes as underscores: C{RESPONDER_PORT}, C{RESPONDER_MAX_REQUEST},
 ... .  Options that may be repeated (C{--listen}, C{--allow}, C{--deny}) take
 a list separated by spaces or commas; flags (C{--quiet}) take 1/true/yes/on,
 or 0/false/no/off or nothing.  The variables are turned into command-line
-arguments and parsed by L{responder.tap.Options}, so both ways in accept and
+arguments and parsed by L{responder.options.Options}, so both ways in accept and
 check exactly the same things.
 """
 
 from collections.abc import Mapping
 
-from ._config import ResponderConfig
+from ..config import ResponderConfig
+from ._twistd import Options
 
 PREFIX = "RESPONDER_"
 # A flag's spellings, in pairs for the error message.
@@ -28,8 +29,6 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
     @raise SystemExit: with a one-line message, for an unknown variable or a
         bad value.
     """
-    from .tap import Options
-
     options = Options()
     flags = {long for long, short, doc in options.optFlags}
     repeatable = {"listen", "allow", "deny"}

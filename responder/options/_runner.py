@@ -15,11 +15,11 @@ from typing import Any
 
 from twisted.logger import textFileLogObserver
 
-from ._jsonlog import JSONLogObserver
+from ..logs import JSONLogObserver
 
 Runner = Mapping[str, Any]
 
-_JSON_OBSERVER = "responder._jsonlog.stdoutJSONObserver"
+_JSON_OBSERVER = "responder.logs.stdoutJSONObserver"
 
 
 def isTwistd(runner: Runner) -> bool:
@@ -33,7 +33,7 @@ def isTwist(runner: Runner) -> bool:
 def useJSONLog(runner: MutableMapping[str, Any] | None) -> None:
     """
     Make the runner log JSON lines instead of text.  twistd gets
-    C{--logger responder._jsonlog.stdoutJSONObserver}, which writes to
+    C{--logger responder.logs.stdoutJSONObserver}, which writes to
     stdout; twist gets a JSON observer for its own C{--log-file}.  A tac
     file sets the observer on its application itself.
 

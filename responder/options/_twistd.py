@@ -1,84 +1,31 @@
 """
-twistd support: the command-line options of C{twistd responder} and the
-service they make.  The plugin in C{twisted/plugins/responder_plugin.py}
-names this module, so it is only imported when responder is used.
+The options of C{twistd responder}: command-line text in, one checked
+L{ResponderConfig} out (as C{options.config}).  Turning that into services
+is the assembly's job; L{responder.tap} joins the two for twistd.
 """
 
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from twisted.python import usage
 
-from ._config import (
-    DEFAULT_PORT,
-    DEFAULT_RESPONSE,
-    ResponderConfig,
+from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
+from ..rules import loadRules
+from ._endpoints import parseEndpoint
+from ._parsers import (
+    checked,
+    choice,
+    parameter,
     parseDelimiter,
-    parseEndpoint,
     parseNetwork,
     positiveInt,
     positiveSeconds,
+    utf8,
 )
-from ._rules import loadRules
 from ._runner import resolveRequestLog, useJSONLog
-from ._service import ResponderService
-from ._service import makeService as _makeService
 
 _DEFAULTS = ResponderConfig()
-_T = TypeVar("_T")
-
-
-def _checked(name: str, parse: Callable[[str], _T], text: str) -> _T:
-    """
-    C{parse(text)}, with an error that names the option C{--name}.
-    """
-    try:
-        return parse(text)
-    except ValueError as e:
-        raise ValueError(f"--{name}: {e}") from None
-
-
-def _parameter(
-    name: str, default: object, doc: str, parse: Callable[[str], object]
-) -> list[Any]:
-    """
-    An C{optParameters} row whose value is checked by C{parse}, with errors
-    that name the option as well as the value.
-    """
-
-    def coerce(text: str) -> object:
-        return _checked(name, parse, text)
-
-    coerce.coerceDoc = parse.coerceDoc  # type: ignore[attr-defined]
-    return [name, None, default, doc, coerce]
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    """
-    A checker for an option that takes one of C{choices}.
-    """
-
-    def check(text: str) -> str:
-        if text not in choices:
-            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
-        return text
-
-    check.coerceDoc = f"One of {', '.join(choices)}."  # type: ignore[attr-defined]
-    return check
-
-
-def _utf8(text: str) -> bytes:
-    """
-    Encode C{text}, which came from the command line or the environment.
-
-    @raise ValueError: if it held bytes that are not UTF-8 (Python keeps
-        them as lone surrogates).
-    """
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        raise ValueError(f"{text!r} is not valid UTF-8") from None
 
 
 def _checkRules(path: str) -> str:
@@ -122,25 +69,25 @@ class Options(usage.Options):
             DEFAULT_RESPONSE.decode(),
             "Response text, sent as UTF-8 with a NUL byte appended.",
         ],
-        _parameter(
+        parameter(
             "max-request",
             _DEFAULTS.maxRequest,
             "Bytes of a request that are kept; the rest is discarded.",
             positiveInt,
         ),
-        _parameter(
+        parameter(
             "timeout",
             _DEFAULTS.timeout,
             "Seconds a connection gets to complete its request.",
             positiveSeconds,
         ),
-        _parameter(
+        parameter(
             "max-connections",
             None,
             "Open connections allowed at once; more are refused. [default: no limit]",
             positiveInt,
         ),
-        _parameter(
+        parameter(
             "max-per-ip",
             None,
             "Open connections allowed at once from one IP address. [default: no limit]",
@@ -153,7 +100,7 @@ class Options(usage.Options):
             "Text sent (with a NUL) to connections refused by a limit before "
             "they are closed. [default: close without a reply]",
         ],
-        _parameter(
+        parameter(
             "backlog",
             _DEFAULTS.backlog,
             "Listen queue length for tcp:, tcp6:, ssl: and unix: endpoints "
@@ -168,7 +115,7 @@ class Options(usage.Options):
             "one ASCII character. A request is cut there; in keep-alive mode "
             "it also separates requests.",
         ],
-        _parameter(
+        parameter(
             "workers",
             _DEFAULTS.workers,
             "Processes serving the same listening sockets.",
@@ -188,23 +135,23 @@ class Options(usage.Options):
             "Endpoint to serve Prometheus metrics on at /metrics, such as "
             "tcp:9100:interface=127.0.0.1. [default: none]",
         ],
-        _parameter(
+        parameter(
             "log-format",
             "text",
             "text, or json: one JSON object per line, for jq and log shippers "
             "(under twistd, with --nodaemon and no --logfile).",
-            _choice("text", "json"),
+            choice("text", "json"),
         ),
-        _parameter(
+        parameter(
             "request-log",
             "auto",
             "Where request lines go: 'stdout' writes them straight to standard "
             "output (fast), 'twisted' logs them as twisted.logger events (to "
             "wherever twistd or twist logs), 'auto' picks stdout when that is "
             "where the log goes as text.",
-            _choice("auto", "stdout", "twisted"),
+            choice("auto", "stdout", "twisted"),
         ),
-        _parameter(
+        parameter(
             "drain-timeout",
             _DEFAULTS.drainTimeout,
             "Seconds a stopping server lets open connections finish.",
@@ -240,11 +187,11 @@ class Options(usage.Options):
 
     def opt_allow(self, network: str) -> None:
         """Serve only this network (CIDR); may be repeated. [default: all]"""
-        self["allow"].append(_checked("allow", parseNetwork, network))
+        self["allow"].append(checked("allow", parseNetwork, network))
 
     def opt_deny(self, network: str) -> None:
         """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
-        self["deny"].append(_checked("deny", parseNetwork, network))
+        self["deny"].append(checked("deny", parseNetwork, network))
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
@@ -270,23 +217,23 @@ class Options(usage.Options):
         given += [("listen", text) for text in self["listen"]]
 
         def endpoint(name: str, text: str) -> str:
-            return _checked(name, lambda text: parseEndpoint(text, backlog), text)
+            return checked(name, lambda text: parseEndpoint(text, backlog), text)
 
         busy = self["busy-response"]
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
-            _checked("log-format", lambda _: useJSONLog(runner), "json")
+            checked("log-format", lambda _: useJSONLog(runner), "json")
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
             ),
-            response=_checked("response", _utf8, self["response"]),
+            response=checked("response", utf8, self["response"]),
             maxRequest=self["max-request"],
             timeout=self["timeout"],
             maxConnections=self["max-connections"],
             maxPerIP=self["max-per-ip"],
             busyResponse=(
-                None if busy is None else _checked("busy-response", _utf8, busy)
+                None if busy is None else checked("busy-response", utf8, busy)
             ),
             allow=tuple(self["allow"]),
             deny=tuple(self["deny"]),
@@ -294,7 +241,7 @@ class Options(usage.Options):
             drainTimeout=self["drain-timeout"],
             quiet=bool(self["quiet"]),
             keepAlive=bool(self["keep-alive"]),
-            delimiter=_checked("delimiter", parseDelimiter, self["delimiter"]),
+            delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             logFormat=self["log-format"],
             rules=None if self["rules"] is None else _checkRules(self["rules"]),
@@ -307,10 +254,3 @@ class Options(usage.Options):
                 self["request-log"], self["log-format"], runner
             ),
         )
-
-
-def makeService(options: Options) -> ResponderService:
-    """
-    Make the service for C{twistd responder}.
-    """
-    return _makeService(options.config)

@@ -5,7 +5,7 @@ C{responder-client}, as a user runs it against a running responder.
 import socket
 import subprocess
 
-from ._server import BIN, runningServer, twistdCommand
+from .._server import BIN, runningServer, twistdCommand
 
 
 def client(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from responder import KeepAliveProtocol, ResponderConfig
 
-from ._server import request, runningServer, twistdCommand
-from .support import Harness
+from .._server import request, runningServer, twistdCommand
+from ..support import Harness
 
 RESPONSE = b"This is the response\0"
 

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from responder import ResponderConfig
 from responder.tap import Options
 
-from .support import PEER, Harness
+from ..support import PEER, Harness
 
 RESPONSE = b"This is the response\0"
 
@@ -82,7 +82,7 @@ class KeepAliveTests(SynchronousTestCase):
         protocol, transport = harness.connect()
         protocol.dataReceived(b"abcdefgh")
         protocol.dataReceived(b"ijkl" * 1000)
-        self.assertEqual(len(protocol._pending), 4)  # type: ignore[attr-defined]
+        self.assertEqual(len(protocol._framer._partial), 4)  # type: ignore[attr-defined]
         protocol.dataReceived(b"mn\0xyzzy\0")
         self.assertEqual(transport.value(), RESPONSE * 2)
         self.assertEqual(

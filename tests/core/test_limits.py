@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from responder import ResponderConfig, ResponderProtocol
 
-from .support import Harness
+from ..support import Harness
 
 RESPONSE = b"This is the response\0"
 
@@ -132,7 +132,7 @@ class ConnectionLimitTests(SynchronousTestCase):
         for n in range(300):
             protocol, _ = harness.connect(peer(f"10.0.{n // 256}.{n % 256}"))
             protocol.connectionLost(Failure(ConnectionDone()))
-        self.assertEqual(len(harness.factory._peers), 0)
+        self.assertEqual(len(harness.factory._admission.peers), 0)
 
     def test_unix_clients_have_no_address_limit(self) -> None:
         harness = Harness(ResponderConfig(maxPerIP=1))

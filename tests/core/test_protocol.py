@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from responder import ResponderConfig
 
-from .support import PEER, Harness
+from ..support import PEER, Harness
 
 RESPONSE = b"This is the response\0"
 

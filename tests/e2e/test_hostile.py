@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ._server import ServerProcess, runningServer, twistdCommand
+from .._server import ServerProcess, runningServer, twistdCommand
 
 HOST = "127.0.0.1"
 RESPONSE = b"This is the response\0"

@@ -28,7 +28,7 @@ from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 
 from responder import ResponderConfig, ResponderFactory, ask
 
-from .tls import writeCertificate
+from ..tls import writeCertificate
 
 RESPONSE = b"This is the response\0"
 

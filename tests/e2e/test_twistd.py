@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ._server import (
+from .._server import (
     BIN,
     REPO,
     ServerProcess,

@@ -12,9 +12,9 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from responder import JSONLogObserver
-from responder._requestlog import LoggerRequestLog, StreamRequestLog
+from responder.logs import LoggerRequestLog, StreamRequestLog
 
-from .support import Harness
+from ..support import Harness
 
 
 class JSONObserverTests(SynchronousTestCase):

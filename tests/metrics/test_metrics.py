@@ -45,21 +45,25 @@ from responder import (
     ask,
     makeService,
 )
-from responder._listening import EndpointService, ListenFailed
-from responder._metrics import (
-    ResponderCollector,
+from responder.core import (
+    LATENCY_BUCKETS,
+    EndpointService,
+    LatencyHistogram,
+    ListenFailed,
+)
+from responder.metrics import (
     StatsSnapshotWriter,
     factorySource,
-    makeMetricsService,
     readSnapshots,
     snapshotPath,
     statsFromJSON,
     statsToJSON,
     sumSnapshots,
 )
-from responder._stats import LATENCY_BUCKETS, LatencyHistogram
+from responder.metrics.collector import ResponderCollector
+from responder.metrics.serving import makeMetricsService
 
-from .support import Harness
+from ..support import Harness
 
 FAMILIES = {
     "responder_connections",

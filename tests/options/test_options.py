@@ -22,9 +22,9 @@ from responder import (
 )
 from responder.tap import Options
 
-from .tls import writeCertificate
+from ..tls import writeCertificate
 
-TAC = Path(__file__).resolve().parent.parent / "tac" / "responder.tac"
+TAC = Path(__file__).resolve().parents[2] / "tac" / "responder.tac"
 
 
 def parse(*argv: str) -> ResponderConfig:

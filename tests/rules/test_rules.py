@@ -11,10 +11,10 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import responder._rules
-from responder._rules import Rule, Rules, RulesError, loadRules, parseRules
+import responder.rules._files
+from responder.rules import Rule, Rules, RulesError, loadRules, parseRules
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "contrib" / "rules.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "contrib" / "rules.example.toml"
 SOURCE = "rules.toml"
 
 
@@ -795,7 +795,7 @@ class ErrorTests(SynchronousTestCase):
 
     def test_response_file_too_large(self) -> None:
         folder = makeFolder(self)
-        self.patch(responder._rules, "MAX_FILE_BYTES", 4)
+        self.patch(responder.rules._files, "MAX_FILE_BYTES", 4)
         (folder / "four").write_bytes(b"1234")
         (folder / "five").write_bytes(b"12345")
         text = rule('prefix = "a"', 'response_file = "four"')

@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from responder import ResponderConfig, ResponderFactory, ResponderService, makeService
-from responder._workers import (
+from responder.workers import (
     KILL_MARGIN,
     SharedSocket,
     WorkerPoolService,
@@ -39,7 +39,7 @@ from responder._workers import (
     workerDescription,
 )
 
-from ._server import (
+from .._server import (
     REPO,
     ServerProcess,
     readAll,
@@ -47,8 +47,8 @@ from ._server import (
     runningServer,
     twistdCommand,
 )
-from .test_twistd import RESPONSE, assertCleanStop, freePort
-from .tls import writeCertificate
+from ..e2e.test_twistd import RESPONSE, assertCleanStop, freePort
+from ..tls import writeCertificate
 
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 _STARTED = re.compile(r"started worker (\d+) \(pid (\d+)\)")
@@ -218,7 +218,9 @@ class SlotTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.reactor = ProcessReactor()
         config = ResponderConfig(workers=2, drainTimeout=3.0, requestLog="stdout")
-        self.pool = WorkerPoolService(ResponderFactory(config), self.reactor)
+        self.pool = WorkerPoolService(
+            ResponderService(ResponderFactory(config)), self.reactor
+        )
         self.pool.running = True
         self.pool.sockets = (SharedSocket(3, socket.AF_INET, "tcp:0"),)
         self.pool.childFDs = {3: 9}
@@ -231,7 +233,7 @@ class SlotTests(SynchronousTestCase):
 
     def test_start(self) -> None:
         """
-        A worker is this Python running C{responder._worker}, with the
+        A worker is this Python running C{responder.workers.child}, with the
         sockets at 3 and up and its spec on stdin; the parent's stdout is
         its own when request lines go there.
         """
@@ -239,7 +241,7 @@ class SlotTests(SynchronousTestCase):
         self.addCleanup(os.environ.pop, "LISTEN_FDS")
         self.slot.start()
         [spawned] = self.reactor.spawned
-        self.assertEqual(spawned["args"][1:], ["-m", "responder._worker"])
+        self.assertEqual(spawned["args"][1:], ["-m", "responder.workers.child"])
         self.assertEqual(spawned["childFDs"], {0: "w", 1: 1, 2: "r", 3: 9})
         self.assertNotIn("LISTEN_FDS", spawned["env"])
         [process] = self.reactor.processes
@@ -255,7 +257,9 @@ class SlotTests(SynchronousTestCase):
         a pipe to the parent.
         """
         config = ResponderConfig(workers=2, requestLog="twisted")
-        pool = WorkerPoolService(ResponderFactory(config), self.reactor)
+        pool = WorkerPoolService(
+            ResponderService(ResponderFactory(config)), self.reactor
+        )
         WorkerSlot(pool, 1).start()
         self.assertEqual(self.reactor.spawned[0]["childFDs"][1], "r")
 

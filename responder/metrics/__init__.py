@@ -1,0 +1,32 @@
+"""
+Metrics: responder's counters for Prometheus.
+
+This package's own names are light: adding up counters, and the snapshot
+files through which workers report theirs.  The Prometheus collector
+(L{responder.metrics.collector}) and the HTTP endpoint
+(L{responder.metrics.serving}, the one module that uses C{twisted.web})
+are imported by name, only when C{--metrics} asks for them, so that
+neither C{prometheus_client} nor C{twisted.web} is loaded otherwise.
+"""
+
+from ._snapshots import StatsSnapshotWriter, readSnapshots, snapshotPath
+from ._sums import (
+    Snapshot,
+    StatsSource,
+    factorySource,
+    statsFromJSON,
+    statsToJSON,
+    sumSnapshots,
+)
+
+__all__ = [
+    "Snapshot",
+    "StatsSnapshotWriter",
+    "StatsSource",
+    "factorySource",
+    "readSnapshots",
+    "snapshotPath",
+    "statsFromJSON",
+    "statsToJSON",
+    "sumSnapshots",
+]

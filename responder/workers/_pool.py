@@ -1,0 +1,175 @@
+"""
+C{--workers N}: several processes serving the same listening sockets.
+
+The parent, twistd's own process, listens on every endpoint exactly as one
+process would (it wraps that process's L{ResponderService}), so C{--port
+0}, C{--uid}, C{systemd:} and the "listening on" lines work as before; but
+it never accepts.  It starts N worker processes
+(L{responder.workers.child}), each of which inherits the listening sockets,
+adopts them with C{adoptStreamPort} and accepts from the one queue they
+share.  C{docs/workers.md} says why a shared socket rather than
+C{SO_REUSEPORT}.
+
+The parent restarts a worker that dies.  Stopping it stops its own
+listening first, then sends each worker SIGTERM: a worker stops accepting,
+lets its open connections finish for up to the drain timeout and exits;
+one that has not exited a few seconds after that is killed.
+"""
+
+import shutil
+import socket
+import tempfile
+from typing import cast
+
+from twisted.application.service import MultiService
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import (
+    IAddress,
+    IReactorFDSet,
+    IReactorTime,
+    IReadDescriptor,
+)
+from twisted.logger import Logger
+
+from ..config import ResponderConfig
+from ..core import (
+    EndpointService,
+    HangupHandler,
+    ResponderFactory,
+    ResponderService,
+)
+from ..metrics import Snapshot, StatsSource
+from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
+from ._supervisor import WorkerSlot
+
+_FAMILIES = {
+    IPv4Address: socket.AF_INET,
+    IPv6Address: socket.AF_INET6,
+    UNIXAddress: socket.AF_UNIX,
+}
+
+
+class WorkerPoolService(MultiService):
+    """
+    The parent of C{--workers N}: it wraps the L{ResponderService} of one
+    process, whose endpoints listen here, while N worker processes accept
+    and serve.
+
+    The server's own factory never sees a connection; each worker counts
+    and logs its own.  SIGHUP is always handled: dying of it, the parent
+    would leave its workers to stop on their own, undrained, and nobody
+    would restart them.
+
+    @ivar server: the wrapped server, which listens.
+    @ivar workers: one L{WorkerSlot} per worker, while running.
+    @ivar sockets: the listening sockets as workers find them.
+    """
+
+    log = Logger(namespace="responder")
+
+    def __init__(self, server: ResponderService, reactor: IReactorTime) -> None:
+        """
+        @param server: a server made not to handle SIGHUP itself.
+        @raise SystemExit: with a one-line message, for an endpoint whose
+            socket workers cannot share; better at once than at start.
+        """
+        super().__init__()  # type: ignore[no-untyped-call]
+        for description in server.config.endpoints:
+            try:
+                workerDescription(description)
+            except ValueError as e:
+                raise SystemExit(f"responder: {e}") from None
+        self.server = server
+        server.setServiceParent(self)  # type: ignore[no-untyped-call]
+        self.reactor = reactor
+        self._hangup = HangupHandler(reactor, self.reload)
+        self.workers: list[WorkerSlot] = []
+        self.sockets: tuple[SharedSocket, ...] = ()
+        self.childFDs: dict[int, int] = {}
+        # Each worker writes its counters here; the metrics endpoint adds
+        # them up at each scrape (see responder._metrics).
+        self.metricsDirectory: str | None = None
+        if server.config.metrics is not None:
+            self.metricsDirectory = tempfile.mkdtemp(prefix="responder-metrics-")
+
+    @property
+    def config(self) -> ResponderConfig:
+        return self.server.config
+
+    @property
+    def factory(self) -> ResponderFactory:
+        """
+        The wrapped server's factory: its configuration, its rules; it
+        never sees a connection, the workers' factories do.
+        """
+        return self.server.factory
+
+    def addresses(self) -> list[IAddress]:
+        """
+        The addresses the wrapped server listens on (see
+        L{ResponderService.addresses}).
+        """
+        return self.server.addresses()
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self._hangup.install()
+        endpoints = [
+            child
+            for child in self.server
+            if isinstance(child, EndpointService) and not child.purpose
+        ]
+        shared, self.childFDs = [], {}
+        for fd, endpoint in enumerate(endpoints, FIRST_SOCKET_FD):
+            assert endpoint.port is not None, "shareable endpoints listen at once"
+            port = cast(IReadDescriptor, endpoint.port)
+            # Keep the socket open for the workers to come, but leave every
+            # connection to them.
+            cast(IReactorFDSet, self.reactor).removeReader(port)
+            self.childFDs[fd] = port.fileno()
+            family = _FAMILIES[type(endpoint.port.getHost())]
+            shared.append(
+                SharedSocket(fd, family, workerDescription(endpoint.description))
+            )
+        self.sockets = tuple(shared)
+        self.workers = [WorkerSlot(self, n) for n in range(1, self.config.workers + 1)]
+        for worker in self.workers:
+            worker.start()
+
+    def statsSource(self) -> StatsSource:
+        """
+        The workers' counters, from the files they write: those of workers
+        that have exited still count, their open connections do not.
+        """
+        from ..metrics import readSnapshots
+
+        directory = self.metricsDirectory
+        assert directory is not None
+
+        def snapshots() -> list[Snapshot]:
+            alive = {slot.process.pid for slot in self.workers if slot.process}
+            return readSnapshots(directory, alive=alive, log=self.log)
+
+        return snapshots
+
+    def reload(self) -> None:
+        """
+        Have every worker reload what it can (its rules file): they serve,
+        not this process.  Each logs the outcome.
+        """
+        for worker in self.workers:
+            worker.signal("HUP")
+
+    def stopService(self) -> Deferred[None]:
+        self._hangup.uninstall()
+        return Deferred.fromCoroutine(self._stopWorkers())
+
+    async def _stopWorkers(self) -> None:
+        # Close this process's copies of the sockets first: once the workers
+        # have stopped accepting too, a new connection is refused at once
+        # instead of waiting in a queue that nobody accepts from.
+        await super().stopService()  # type: ignore[no-untyped-call]
+        await gatherResults([worker.stop() for worker in self.workers])
+        if self.metricsDirectory is not None:
+            shutil.rmtree(self.metricsDirectory, ignore_errors=True)
