@@ -34,7 +34,7 @@ from responder import ResponderConfig
 from responder.workers import WorkerSpec
 from responder.workers.child import WorkerService
 spec = WorkerSpec(1, 1, ResponderConfig(metrics=%r), (), %r)
-WorkerService(spec, MemoryReactorClock(), sys.stdout)
+WorkerService(spec, MemoryReactorClock())
 """
 
 _POOL = """

@@ -51,10 +51,11 @@ class ConnectionRegistry:
 
     def add(self, connection: Connection) -> None:
         """
-        Track a new connection and give it its deadline.
+        Track a new connection, count it, and give it its deadline.
         """
         connection.deadline = self._clock.seconds() + self._timeout
         self.connections.add(connection)
+        self._stats.connections += 1
         if not self._sweeper.running:
             self._sweeper.start(self._sweepInterval, now=False)
 

@@ -2,7 +2,7 @@
 The factory: configuration and everything shared between connections.
 """
 
-import sys
+from collections.abc import Callable
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IReactorTime
@@ -11,7 +11,14 @@ from twisted.logger import Logger
 
 from ..config import ResponderConfig
 from ..escaping import escapeRequest
-from ..logs import ANSWERED, LoggerRequestLog, RequestLog, StreamRequestLog
+from ..logs import (
+    ANSWERED,
+    LoggerRequestLog,
+    LogWriter,
+    RequestLog,
+    StreamRequestLog,
+    stdoutWriter,
+)
 from ..rules import Rules, RulesError, loadRules
 from ._address import describeAddress
 from ._admission import REFUSED_BY_ACCESS, Admission
@@ -83,11 +90,11 @@ class ResponderFactory(Factory[Protocol]):
             self.clock, config.timeout, self.stats, self.log
         )
         self.connections = self._registry.connections
-        self.requestLog: RequestLog | None = None
+        self.requestLog = None
         if not config.quiet:
             self.requestLog = (
                 StreamRequestLog(
-                    sys.__stdout__,  # type: ignore[arg-type]
+                    self._stdoutWriter(),
                     self.clock,
                     json=config.logFormat == "json",
                 )
@@ -100,6 +107,36 @@ class ResponderFactory(Factory[Protocol]):
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
+        if self._admission.admitsAll:
+            # Every connection costs these calls: skip the admission
+            # bookkeeping, which has nothing to do.
+            self.connectionOpened = self._registry.add  # type: ignore[method-assign]
+            self.connectionClosed = self._registry.remove  # type: ignore[method-assign]
+
+    @property
+    def requestLog(self) -> RequestLog | None:
+        return self._requestLog
+
+    @requestLog.setter
+    def requestLog(self, requestLog: RequestLog | None) -> None:
+        self._requestLog = requestLog
+        #: Do what an answer does to its transport once the request's line
+        #: is written (see L{StreamRequestLog.after}).
+        self.afterLog: Callable[..., None] = (
+            _now if requestLog is None else requestLog.after
+        )
+
+    def _stdoutWriter(self) -> LogWriter:
+        """
+        The process's standard output, whose dropped lines this factory
+        counts.
+        """
+        writer = stdoutWriter()
+        writer.onDropped = self._dropped
+        return writer
+
+    def _dropped(self, lines: int) -> None:
+        self.stats.logDropped += lines
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
         admission = self._admission
@@ -123,12 +160,12 @@ class ResponderFactory(Factory[Protocol]):
 
     def connectionOpened(self, connection: Connection) -> None:
         """
-        Track a new connection and give it its deadline.
+        Track a new connection and give it its deadline; with a per-address
+        limit, count it against its host.  (With no limit at all, the
+        registry's own method stands in for this one: see C{__init__}.)
         """
         self._registry.add(connection)
-        self.stats.connections += 1
-        if not self._admission.admitsAll:
-            connection.peerHost = self._admission.opened(connection.transport.getPeer())
+        connection.peerHost = self._admission.opened(connection.transport.getPeer())
 
     def connectionClosed(self, connection: Connection) -> None:
         """
@@ -156,8 +193,8 @@ class ResponderFactory(Factory[Protocol]):
         return self._registry.drain(timeout, self._flushRequestLog)
 
     def _flushRequestLog(self) -> None:
-        if self.requestLog is not None:
-            self.requestLog.flush()
+        if self._requestLog is not None:
+            self._requestLog.flush()
 
     def requestReceived(
         self, connection: Connection, request: bytes, outcome: str = ANSWERED
@@ -167,7 +204,7 @@ class ResponderFactory(Factory[Protocol]):
         the fault a rule chose (C{outcome}).
         """
         self.stats.requests += 1
-        if self.requestLog is not None:
+        if self._requestLog is not None:
             peer = connection.peerName
             if peer is None:
                 # Once per connection: keep-alive connections ask often, and
@@ -175,7 +212,7 @@ class ResponderFactory(Factory[Protocol]):
                 peer = connection.peerName = describeAddress(
                     connection.transport.getPeer()
                 )
-            self.requestLog(peer, escapeRequest(request), outcome)
+            self._requestLog(peer, escapeRequest(request), outcome)
 
     def reloadRules(self) -> None:
         """
@@ -195,3 +232,10 @@ class ResponderFactory(Factory[Protocol]):
             count=len(rules.rules),
             source=rules.source,
         )
+
+
+def _now(action: Callable[..., object], *args: object) -> None:
+    """
+    With no request log, answers need not wait.
+    """
+    action(*args)

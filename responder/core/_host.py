@@ -5,6 +5,7 @@ interface, and the connection registry knows connections only by theirs,
 so no two modules of the core import each other.
 """
 
+from collections.abc import Callable
 from typing import Protocol
 
 from twisted.internet.interfaces import IReactorTime, ITCPTransport
@@ -56,6 +57,13 @@ class ConnectionHost(Protocol):
     rules: Rules | None
     responseBytes: bytes
     measuringLatency: bool
+
+    def afterLog(self, action: Callable[..., object], *args: object) -> None:
+        """
+        Call C{action(*args)} once the requests received so far have their
+        lines in the log: what an answer does to its transport waits for
+        its line.
+        """
 
     def connectionOpened(self, connection: Connection) -> None:
         """

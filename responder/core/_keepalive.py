@@ -58,13 +58,15 @@ class KeepAliveProtocol(ResponderProtocol):
         self._processing = True
         try:
             framer = self._framer
-            while framer.unread and not self.closing:
+            while not self.closing:
                 if self._busy or self._paused:
-                    cast(IPushProducer, self.transport).pauseProducing()
+                    if framer.unread:
+                        cast(IPushProducer, self.transport).pauseProducing()
                     return
                 request = framer.next()
-                if request is not None:
-                    self.answer(request)
+                if request is None:
+                    return
+                self.answer(request)
         finally:
             self._processing = False
 

@@ -122,7 +122,7 @@ class ResponderProtocol(Protocol):
         elif rule.action == "reset":
             self.factory.stats.resetByRule += 1
             self.closing = True
-            self.transport.abortConnection()
+            self.factory.afterLog(self.transport.abortConnection)
         else:
             # "never": stay busy; the connection's deadline ends it.
             self.factory.stats.unanswered += 1
@@ -157,9 +157,10 @@ class ResponderProtocol(Protocol):
 
     def write(self, data: bytes) -> None:
         """
-        Write C{data} to the client, counting it.
+        Write C{data} to the client, counting it, once the request's line
+        is in the log.
         """
-        self.transport.write(data)
+        self.factory.afterLog(self.transport.write, data)
         self.factory.stats.bytesOut += len(data)
 
     def requestDone(self) -> None:
@@ -176,10 +177,11 @@ class ResponderProtocol(Protocol):
 
     def close(self) -> None:
         """
-        Close once everything written so far has been sent.
+        Close once everything written so far has been sent (and so, after
+        the request's line is in the log).
         """
         self.closing = True
-        self.transport.loseConnection()
+        self.factory.afterLog(self.transport.loseConnection)
 
     def readConnectionLost(self) -> None:
         if not self.answered:

@@ -52,6 +52,8 @@ class ResponderStats:
         C{maxPerIP}.
     @ivar bytesIn: request bytes received.
     @ivar bytesOut: response bytes written.
+    @ivar logDropped: request lines dropped because the log could not take
+        them (see L{responder.logs.LogWriter}).
     @ivar latency: time from a complete request to its response written.
     """
 
@@ -68,4 +70,5 @@ class ResponderStats:
     refusedByLimit: int = 0
     bytesIn: int = 0
     bytesOut: int = 0
+    logDropped: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)

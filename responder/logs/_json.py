@@ -9,9 +9,8 @@ C{twisted.logger} event and the fast request writer agree to the key.
 """
 
 import json
-import sys
 from datetime import datetime
-from typing import IO, Any
+from typing import Any, Protocol
 
 from twisted.logger import ILogObserver, LogEvent, formatEvent
 from zope.interface import implementer
@@ -37,13 +36,23 @@ def jsonLine(
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
+class TextStream(Protocol):
+    """
+    Where an observer writes: a text file, or a L{WriterFile}.
+    """
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 @implementer(ILogObserver)
 class JSONLogObserver:
     """
     A C{twisted.logger} observer that writes each event as a JSON line.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: TextStream) -> None:
         self.stream = stream
 
     def __call__(self, event: LogEvent) -> None:
@@ -62,11 +71,3 @@ class JSONLogObserver:
             )
         )
         self.stream.flush()
-
-
-def stdoutJSONObserver() -> JSONLogObserver:
-    """
-    A JSON observer on standard output, for C{twistd --logger}: twistd calls
-    the factory it names with no arguments.
-    """
-    return JSONLogObserver(sys.stdout)

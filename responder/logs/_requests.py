@@ -13,15 +13,17 @@ two destinations:
     this by default: their observers, filters and formats all apply.
 
   - L{StreamRequestLog}: the same line, in the same format that twistd's
-    text log uses (or as a JSON line), written straight to a stream: the
-    time stamp is formatted once a second, the line with one f-string, and
-    the lines of up to 50 ms go out in one write.
-    C{twistd -n responder} uses it when its log is stdout, which is where
-    the stock observer would have written the line anyway.
+    text log uses (or as a JSON line), written straight to a file
+    descriptor: the time stamp is formatted once a second, the line with
+    one f-string, and the lines of one reactor iteration go out in one
+    write, before that iteration's answers, through a L{LogWriter} that
+    never blocks.  C{twistd -n responder} uses it when its log is stdout,
+    which is where the stock observer would have written the line anyway.
 """
 
 import time
-from typing import Protocol, TextIO
+from collections.abc import Callable
+from typing import Protocol
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger, formatTime
@@ -45,6 +47,12 @@ class RequestLog(Protocol):
     def flush(self) -> None:
         """
         Write out anything buffered.
+        """
+
+    def after(self, action: Callable[..., object], *args: object) -> None:
+        """
+        Call C{action(*args)} once the requests recorded so far are written:
+        the answers wait for their lines.
         """
 
 
@@ -78,11 +86,41 @@ class LoggerRequestLog:
         Events are not buffered here.
         """
 
+    def after(self, action: Callable[..., object], *args: object) -> None:
+        """
+        Events are written as they are emitted: go on at once.
+        """
+        action(*args)
+
+
+class LineSink(Protocol):
+    """
+    Where L{StreamRequestLog} hands its lines: a L{LogWriter}, or anything
+    that takes whole lines the same way (a test's list).
+    """
+
+    def write(self, text: str, lines: int) -> None:
+        """
+        Take C{text}, which is C{lines} whole lines.
+        """
+
 
 class StreamRequestLog:
     """
-    Write request lines straight to a stream, in batches: in twistd's
-    classic text format, or as JSON lines.
+    Write request lines straight to a L{LineSink}, in twistd's classic text
+    format or as JSON lines, so that every answered request's line has
+    reached the operating system before its answer leaves.
+
+    Lines are gathered over one reactor iteration and handed over in one
+    write at its end (a C{callLater(0)}, which runs before the reactor next
+    polls); the answers of that iteration wait for that write: whatever a
+    protocol does to its transport meanwhile (write, close, abort) is held
+    in L{after} and done, in order, right after it.  Since a transport only
+    sends on the reactor's next poll, no answer is delayed by more than the
+    write, and a client that has its answer can read its line; a server
+    killed with SIGKILL loses no answered request's line.  When the log
+    cannot take a line without blocking, the L{LogWriter} keeps or drops
+    it and the answers go on (see L{LogWriter}).
 
     @ivar namespace: the namespace request lines are shown with, as
         twistd shows an event's namespace.
@@ -90,17 +128,12 @@ class StreamRequestLog:
 
     namespace = "responder"
 
-    #: Lines wait at most this many seconds, or until this many have
-    #: gathered, to go out in one write: a write per reactor iteration cost
-    #: several microseconds per request on a busy server.
-    flushDelay = 0.05
-    batchLines = 512
-
-    def __init__(self, stream: TextIO, clock: IReactorTime, json: bool = False) -> None:
-        self._stream = stream
+    def __init__(self, sink: LineSink, clock: IReactorTime, json: bool = False) -> None:
+        self._sink = sink
         self._clock = clock
         self._json = json
         self._lines: list[str] = []
+        self._after: list[tuple[Callable[..., object], tuple[object, ...]]] = []
         self._flushing: IDelayedCall | None = None
         self._second = -1
         self._prefix = ""
@@ -124,22 +157,32 @@ class StreamRequestLog:
                 self._second = second
                 self._prefix = f"{formatTime(now)} [{self.namespace}#info] "
             line = f"{self._prefix}{message}\n"
-        lines = self._lines
-        lines.append(line)
-        if len(lines) >= self.batchLines:
-            self.flush()
-        elif self._flushing is None:
-            self._flushing = self._clock.callLater(self.flushDelay, self.flush)
+        self._lines.append(line)
+        if self._flushing is None:
+            self._flushing = self._clock.callLater(0, self.flush)
+
+    def after(self, action: Callable[..., object], *args: object) -> None:
+        """
+        Call C{action(*args)} once the lines logged so far have been handed
+        to the operating system: at once if none are waiting.
+        """
+        if self._lines:
+            self._after.append((action, args))
+        else:
+            action(*args)
 
     def flush(self) -> None:
         """
-        Write out the lines collected so far, in one write.
+        Hand the lines gathered so far over in one write, then do what
+        waited for them.
         """
         if self._flushing is not None:
             if self._flushing.active():
                 self._flushing.cancel()
             self._flushing = None
-        if self._lines:
-            self._stream.write("".join(self._lines))
-            self._lines.clear()
-            self._stream.flush()
+        lines, self._lines = self._lines, []
+        after, self._after = self._after, []
+        if lines:
+            self._sink.write("".join(lines), len(lines))
+        for action, args in after:
+            action(*args)

@@ -102,6 +102,11 @@ class ResponderCollector:
         yield CounterMetricFamily(
             "responder_sent_bytes", "Response bytes written.", value=stats.bytesOut
         )
+        yield CounterMetricFamily(
+            "responder_log_dropped_lines",
+            "Log lines dropped because standard output would not take them.",
+            value=stats.logDropped,
+        )
         yield _latencyFamily(stats.latency)
         build = GaugeMetricFamily(
             "responder_build_info",

@@ -20,6 +20,7 @@ from ..logs import JSONLogObserver
 Runner = Mapping[str, Any]
 
 _JSON_OBSERVER = "responder.logs.stdoutJSONObserver"
+_TEXT_OBSERVER = "responder.logs.stdoutTextObserver"
 
 
 def isTwistd(runner: Runner) -> bool:
@@ -60,6 +61,20 @@ def useJSONLog(runner: MutableMapping[str, Any] | None) -> None:
         runner["fileLogObserverFactory"] = JSONLogObserver
 
 
+def useStdoutText(runner: MutableMapping[str, Any] | None) -> None:
+    """
+    Where twistd would log text to stdout with its stock observer, have it
+    use responder's, which writes the same lines but never blocks (see
+    L{responder.logs.LogWriter}): a stdout nobody reads must not stall the
+    reactor.
+    """
+    if runner is None or not isTwistd(runner):
+        return
+    toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
+    if toStdout and runner["logger"] is None and not runner["syslog"]:
+        runner["logger"] = _TEXT_OBSERVER
+
+
 def resolveRequestLog(choice: str, logFormat: str, runner: Runner | None) -> str:
     """
     Decide where request lines go for C{--request-log auto}: straight to
@@ -76,7 +91,7 @@ def resolveRequestLog(choice: str, logFormat: str, runner: Runner | None) -> str
         return "twisted"
     if isTwistd(runner):
         toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
-        ours = runner["logger"] in (None, _JSON_OBSERVER)
+        ours = runner["logger"] in (None, _JSON_OBSERVER, _TEXT_OBSERVER)
         return "stdout" if toStdout and ours and not runner["syslog"] else "twisted"
     if isTwist(runner):
         factory = runner.get("fileLogObserverFactory")

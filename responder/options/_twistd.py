@@ -23,7 +23,7 @@ from ._parsers import (
     positiveSeconds,
     utf8,
 )
-from ._runner import resolveRequestLog, useJSONLog
+from ._runner import resolveRequestLog, useJSONLog, useStdoutText
 
 _DEFAULTS = ResponderConfig()
 
@@ -223,6 +223,8 @@ class Options(usage.Options):
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
             checked("log-format", lambda _: useJSONLog(runner), "json")
+        else:
+            useStdoutText(runner)
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]

@@ -86,13 +86,20 @@ class WorkerSlot:
         """
         self._restart = None
         pool = self.pool
-        # Request lines that go straight to stdout go to the parent's own;
-        # otherwise the worker sends log events for the parent to relay to
-        # its observers (a log file, syslog, JSON).  Stderr (a traceback of
-        # a worker that failed to start, say) is relayed in any case, as
-        # twistd may have pointed its own at /dev/null.
-        stdout: int | str = 1 if pool.config.requestLog == "stdout" else "r"
-        childFDs: dict[int, int | str] = {0: "w", 1: stdout, 2: "r", **pool.childFDs}
+        # Request lines that go straight to stdout go to the parent's own,
+        # and so does stderr (where a worker says its log fails, which the
+        # parent's log could not relay when it fails too).  Otherwise the
+        # worker sends log events for the parent to relay to its observers
+        # (a log file, syslog, JSON), and its stderr (a traceback of a
+        # worker that failed to start, say) is relayed too, as twistd may
+        # have pointed its own at /dev/null.
+        direct = pool.config.requestLog == "stdout"
+        childFDs: dict[int, int | str] = {
+            0: "w",
+            1: 1 if direct else "r",
+            2: 2 if direct else "r",
+            **pool.childFDs,
+        }
         protocol = WorkerProtocol(self)
         self._started = self._clock.seconds()
         cast(IReactorProcess, self._clock).spawnProcess(

@@ -10,10 +10,9 @@ for up to the drain timeout, and exits.
 """
 
 import os
-import select
 import signal
 import sys
-from typing import TextIO, cast
+from typing import cast
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
@@ -29,12 +28,11 @@ from twisted.logger import (
     Logger,
     globalLogBeginner,
     jsonFileLogObserver,
-    textFileLogObserver,
 )
 
 from ..config import ResponderConfig
 from ..core import ResponderFactory, describeAddress
-from ..logs import JSONLogObserver, StreamRequestLog
+from ..logs import StreamRequestLog, stdoutJSONObserver, stdoutTextObserver
 from ..metrics import StatsSnapshotWriter
 from ._adopt import AdoptedSocket
 from ._spec import WorkerSpec
@@ -52,22 +50,17 @@ class WorkerService(Service):
         requests only.
     """
 
-    def __init__(self, spec: WorkerSpec, reactor: IReactorTime, output: TextIO) -> None:
-        """
-        @param output: where request lines go when they go straight to
-            standard output.
-        """
+    def __init__(self, spec: WorkerSpec, reactor: IReactorTime) -> None:
         self.spec = spec
         self.reactor = reactor
         namespace = f"responder.w{spec.number}"
         self.log = Logger(namespace=namespace)
         self.factory = ResponderFactory(spec.config, clock=reactor, log=self.log)
         if isinstance(self.factory.requestLog, StreamRequestLog):
-            requestLog = StreamRequestLog(
-                output, reactor, json=spec.config.logFormat == "json"
-            )
-            requestLog.namespace = namespace
-            self.factory.requestLog = requestLog
+            # Straight to the parent's standard output, which is this
+            # process's too: whole lines of at most PIPE_BUF bytes a write,
+            # so that the lines of several workers never mix on a pipe.
+            self.factory.requestLog.namespace = namespace
         self.sockets = [AdoptedSocket(reactor, shared) for shared in spec.sockets]
         self._snapshots: StatsSnapshotWriter | None = None
         if spec.metricsDirectory is not None:
@@ -133,36 +126,6 @@ class WorkerService(Service):
         )
 
 
-class WholeLines:
-    """
-    A text stream onto a descriptor shared with other processes, which
-    writes whole lines only: text written at once goes out in pieces of
-    whole lines, each at most C{PIPE_BUF} bytes, the most a pipe takes in
-    one piece; so on a pipe, the lines of several workers never mix.  (A
-    single line longer than that goes out whole but may be split.)
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def write(self, text: str) -> int:
-        data = text.encode("utf-8", "backslashreplace")
-        while data:
-            if len(data) <= select.PIPE_BUF:
-                cut = len(data)
-            else:
-                # The last line end that fits; failing that, the first line.
-                cut = data.rfind(b"\n", 0, select.PIPE_BUF) + 1
-                cut = cut or data.find(b"\n") + 1 or len(data)
-            data = data[os.write(self._fd, data[:cut]) :]
-        return len(text)
-
-    def flush(self) -> None:
-        """
-        Nothing is buffered.
-        """
-
-
 def beginLogging(config: ResponderConfig) -> None:
     """
     Log where the parent logs.  When request lines go straight to standard
@@ -175,9 +138,9 @@ def beginLogging(config: ResponderConfig) -> None:
     if config.requestLog != "stdout":
         observer = jsonFileLogObserver(sys.stdout)
     elif config.logFormat == "json":
-        observer = JSONLogObserver(sys.stdout)
+        observer = stdoutJSONObserver()
     else:
-        observer = textFileLogObserver(sys.stdout)
+        observer = stdoutTextObserver()
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
 
@@ -186,8 +149,7 @@ def main() -> None:
     from twisted.internet import reactor
 
     beginLogging(spec.config)
-    output = cast(TextIO, WholeLines(sys.stdout.fileno()))
-    service = WorkerService(spec, cast(IReactorTime, reactor), output)
+    service = WorkerService(spec, cast(IReactorTime, reactor))
     threads = cast(IReactorThreads, reactor)
     # Ctrl-C at a terminal reaches every process in the group; the parent
     # stops the workers itself.

@@ -60,15 +60,31 @@ class JSONObserverTests(SynchronousTestCase):
         self.assertIn("ZeroDivisionError", record["traceback"])
 
 
+class ListSink:
+    """
+    A L{responder.logs.LineSink} that keeps what it is given, and notes
+    each write in a shared record of events.
+    """
+
+    def __init__(self, events: list[object] | None = None) -> None:
+        self.text = ""
+        self.events = [] if events is None else events
+
+    def write(self, text: str, lines: int) -> None:
+        assert text.count("\n") == lines
+        self.text += text
+        self.events.append(("write", lines))
+
+
 class RequestLineTests(SynchronousTestCase):
     def test_stream_json(self) -> None:
-        stream, clock = io.StringIO(), Clock()
-        log = StreamRequestLog(stream, clock, json=True)
+        sink, clock = ListSink(), Clock()
+        log = StreamRequestLog(sink, clock, json=True)
         log("127.0.0.1:5", "hi \\x1b")
         log("127.0.0.1:6", "bye", "reset")
-        self.assertEqual(stream.getvalue(), "", "written in batches")
-        clock.advance(StreamRequestLog.flushDelay)
-        records = [json.loads(line) for line in stream.getvalue().splitlines()]
+        self.assertEqual(sink.text, "", "written at the end of the iteration")
+        clock.advance(0)
+        records = [json.loads(line) for line in sink.text.splitlines()]
         self.assertEqual(
             [(r["peer"], r["request"], r["outcome"], r["message"]) for r in records],
             [
@@ -76,27 +92,45 @@ class RequestLineTests(SynchronousTestCase):
                 ("127.0.0.1:6", "bye", "reset", "127.0.0.1:6 (reset) bye"),
             ],
         )
+        self.assertEqual(sink.events, [("write", 2)], "in one write")
 
-    def test_batch_size_bounds_memory(self) -> None:
+    def test_answers_wait_for_their_lines(self) -> None:
         """
-        However fast requests come, no more than C{batchLines} lines wait.
+        What is asked to happen after a request's line waits until that
+        line has been handed over, and then happens in order.
         """
-        stream, clock = io.StringIO(), Clock()
-        log = StreamRequestLog(stream, clock)
-        for n in range(StreamRequestLog.batchLines):
-            log("127.0.0.1:5", str(n))
-        self.assertEqual(
-            len(stream.getvalue().splitlines()), StreamRequestLog.batchLines
-        )
+        events: list[object] = []
+        sink, clock = ListSink(events), Clock()
+        log = StreamRequestLog(sink, clock)
+        log("127.0.0.1:5", "one")
+        log.after(events.append, "answer one")
+        log("127.0.0.1:6", "two")
+        log.after(events.append, "answer two")
+        self.assertEqual(events, [])
+        clock.advance(0)
+        self.assertEqual(events, [("write", 2), "answer one", "answer two"])
         self.assertEqual(clock.getDelayedCalls(), [])
 
-    def test_stream_text(self) -> None:
-        stream, clock = io.StringIO(), Clock()
-        log = StreamRequestLog(stream, clock)
+    def test_nothing_to_wait_for(self) -> None:
+        """
+        With no line waiting, what is asked happens at once.
+        """
+        events: list[object] = []
+        log = StreamRequestLog(ListSink(events), Clock())
+        log.after(events.append, "greeting")
+        self.assertEqual(events, ["greeting"])
+
+    def test_flush_now(self) -> None:
+        """
+        A flush (as a drain ends) writes at once and cancels the pending
+        one.
+        """
+        sink, clock = ListSink(), Clock()
+        log = StreamRequestLog(sink, clock)
         log("127.0.0.1:5", "hi")
         log.flush()
         self.assertRegex(
-            stream.getvalue(),
+            sink.text,
             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \[responder#info\] "
             r"127\.0\.0\.1:5 hi\n$",
         )

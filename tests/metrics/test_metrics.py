@@ -73,6 +73,7 @@ FAMILIES = {
     "responder_active_connections",
     "responder_received_bytes",
     "responder_sent_bytes",
+    "responder_log_dropped_lines",
     "responder_request_latency_seconds",
     "responder_build_info",
 }
@@ -101,6 +102,7 @@ def someStats(scale: int = 1) -> ResponderStats:
         refusedByLimit=5 * scale,
         bytesIn=600 * scale,
         bytesOut=210 * scale,
+        logDropped=12 * scale,
         latency=LatencyHistogram(counts=counts, total=48.5 * scale),
     )
 
@@ -140,6 +142,7 @@ class CollectorTests(SynchronousTestCase):
                 "responder_active_connections": "gauge",
                 "responder_received_bytes": "counter",
                 "responder_sent_bytes": "counter",
+                "responder_log_dropped_lines": "counter",
                 "responder_request_latency_seconds": "histogram",
                 "responder_build_info": "gauge",
             },
@@ -153,6 +156,7 @@ class CollectorTests(SynchronousTestCase):
         self.assertEqual(value(families["responder_active_connections"]), 7)
         self.assertEqual(value(families["responder_received_bytes"]), 600)
         self.assertEqual(value(families["responder_sent_bytes"]), 210)
+        self.assertEqual(value(families["responder_log_dropped_lines"]), 12)
         responses = families["responder_responses"]
         self.assertEqual(
             {s.labels["outcome"]: s.value for s in responses.samples},

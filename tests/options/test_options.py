@@ -368,6 +368,20 @@ class RequestLogChoiceTests(SynchronousTestCase):
         self.assertEqual(self.resolve(json), "twisted")
         self.assertEqual(self.resolve({**text, "logFile": sys.stderr}), "twisted")
 
+    def test_twistd_stdout_never_blocks(self) -> None:
+        """
+        twistd logging text to stdout gets responder's observer, which never
+        blocks; a log file, syslog or an observer of the user's own stays.
+        """
+        twistd = {"nodaemon": True, "logfile": None, "syslog": False, "logger": None}
+        self.resolve(twistd)
+        self.assertEqual(twistd["logger"], "responder.logs.stdoutTextObserver")
+        self.assertEqual(self.resolve(twistd), "stdout")
+        for other in ({"logfile": "r.log"}, {"syslog": True}, {"logger": "my.obs"}):
+            runner = {**twistd, "logger": None, **other}
+            self.resolve(runner)
+            self.assertEqual(runner["logger"], other.get("logger"))
+
     def test_explicit(self) -> None:
         self.assertEqual(self.resolve(None, "stdout"), "stdout")
         twistd = {"nodaemon": True, "logfile": None, "syslog": False, "logger": None}

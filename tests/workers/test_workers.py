@@ -242,7 +242,7 @@ class SlotTests(SynchronousTestCase):
         self.slot.start()
         [spawned] = self.reactor.spawned
         self.assertEqual(spawned["args"][1:], ["-m", "responder.workers.child"])
-        self.assertEqual(spawned["childFDs"], {0: "w", 1: 1, 2: "r", 3: 9})
+        self.assertEqual(spawned["childFDs"], {0: "w", 1: 1, 2: 2, 3: 9})
         self.assertNotIn("LISTEN_FDS", spawned["env"])
         [process] = self.reactor.processes
         self.assertTrue(process.stdinClosed)
