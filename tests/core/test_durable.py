@@ -3,6 +3,8 @@ Every answered request's line reaches the log before its answer reaches the
 transport: answers, closes and resets wait for the write of their lines.
 """
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from twisted.internet.testing import StringTransport
@@ -81,7 +83,9 @@ class DurableTests(SynchronousTestCase):
         """
         A close or reset rule acts only once its request's line is written.
         """
-        rules = Path(self.mktemp())
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        rules = Path(folder) / "rules.toml"
         rules.write_text(
             '[[rule]]\nequals = "c"\nfault = "close"\n'
             '[[rule]]\nequals = "r"\nfault = "reset"\n'

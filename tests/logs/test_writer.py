@@ -7,6 +7,8 @@ at most every few seconds, and recovers by itself.
 import fcntl
 import os
 import select
+import shutil
+import tempfile
 from pathlib import Path
 
 from twisted.internet.task import Clock
@@ -40,7 +42,9 @@ class WriterTests(SynchronousTestCase):
         return read, write
 
     def test_regular_file(self) -> None:
-        path = self.mktemp()
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "log")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         self.addCleanup(os.close, fd)
         writer = self.writer(fd)

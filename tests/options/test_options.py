@@ -185,14 +185,16 @@ class BadOptionTests(SynchronousTestCase):
         self.assertRejected(["--port", "HAPROXY:tls:1984"], "'1984'")
         self.assertRejected(["--port", "tls:path=/nonexistent"], "'/nonexistent'")
         # Escaped "=" and ":" belong to the path.
-        escaped = os.path.join(self.mktemp(), "a=b:c")
+        scratch = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, scratch)
+        escaped = os.path.join(scratch, "a=b:c")
         os.makedirs(escaped)
         described = escaped.replace("=", "\\=").replace(":", "\\:")
         self.assertEqual(
             parse("--port", f"tls:{described}:port=0").endpoints,
             (f"tls:{described}:port=0:backlog=4096",),
         )
-        folder = self.mktemp()
+        folder = os.path.join(scratch, "pem")
         os.mkdir(folder)
         config = parse("--port", f"tls:{folder}:port=0:interface=127.0.0.1")
         self.assertEqual(
