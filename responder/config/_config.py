@@ -42,6 +42,10 @@ class ResponderConfig:
     @ivar quiet: do not log requests.
     @ivar keepAlive: keep connections open and answer each delimited
         request on them, instead of answering once and closing.
+    @ivar keepAliveRequests: requests a keep-alive connection is answered
+        before it is closed, after the last of them; C{None} for no limit.
+    @ivar keepAliveTime: seconds a keep-alive connection is kept, however
+        busy: the response in progress when they have passed is its last.
     @ivar delimiter: the byte that ends a request: the one request of a
         connection is cut there, and in keep-alive mode it separates them.
     @ivar workers: processes serving the same listening sockets.
@@ -71,6 +75,8 @@ class ResponderConfig:
     quiet: bool = False
     requestLog: str = "twisted"
     keepAlive: bool = False
+    keepAliveRequests: int | None = None
+    keepAliveTime: float = 3600.0
     delimiter: bytes = b"\0"
     workers: int = 1
     metrics: str | None = None

@@ -30,12 +30,19 @@ class KeepAliveProtocol(ResponderProtocol):
 
     The idle timeout starts again after each response.  End of input ends
     a pending partial request, which is answered before the close.
+
+    A connection is not kept for ever, however busy (as nginx's
+    C{keepalive_requests} and C{keepalive_time}): after
+    C{keepAliveRequests} answers, or the first answer once
+    C{keepAliveTime} seconds have passed, it is closed politely, as a
+    stopping server closes it; requests sent after that one go unanswered.
     """
 
     def connectionMade(self) -> None:
-        self._framer = StreamFramer(
-            self.factory.config.delimiter, self.factory.config.maxRequest
-        )
+        config = self.factory.config
+        self._framer = StreamFramer(config.delimiter, config.maxRequest)
+        self._answersLeft = config.keepAliveRequests
+        self._closeAfter = self.factory.clock.seconds() + config.keepAliveTime
         self._ended = False
         self._processing = False
         self._draining = False
@@ -73,11 +80,17 @@ class KeepAliveProtocol(ResponderProtocol):
     def requestDone(self) -> None:
         """
         Restart the idle timeout, and go on with requests that waited; or
-        close, if the server is stopping.
+        close, if the server is stopping or this connection has had its
+        answers or its time.
         """
         factory = self.factory
-        self.deadline = factory.clock.seconds() + factory.config.timeout
-        if self._draining:
+        now = factory.clock.seconds()
+        self.deadline = now + factory.config.timeout
+        if self._answersLeft is not None:
+            self._answersLeft -= 1
+        if self._answersLeft == 0 or now >= self._closeAfter:
+            self.close()
+        elif self._draining:
             self._closeIfIdle()
         elif not self._processing:
             # An answer that a rule delayed is done: carry on.

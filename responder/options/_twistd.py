@@ -152,6 +152,20 @@ class Options(usage.Options):
             choice("auto", "stdout", "twisted"),
         ),
         parameter(
+            "keep-alive-requests",
+            None,
+            "With --keep-alive: requests a connection is answered, then it is "
+            "closed after the last answer. [default: no limit]",
+            positiveInt,
+        ),
+        parameter(
+            "keep-alive-time",
+            _DEFAULTS.keepAliveTime,
+            "With --keep-alive: seconds a connection is kept however busy; it "
+            "is closed after the answer in progress then.",
+            positiveSeconds,
+        ),
+        parameter(
             "drain-timeout",
             _DEFAULTS.drainTimeout,
             "Seconds a stopping server lets open connections finish.",
@@ -243,6 +257,8 @@ class Options(usage.Options):
             drainTimeout=self["drain-timeout"],
             quiet=bool(self["quiet"]),
             keepAlive=bool(self["keep-alive"]),
+            keepAliveRequests=self["keep-alive-requests"],
+            keepAliveTime=self["keep-alive-time"],
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             logFormat=self["log-format"],

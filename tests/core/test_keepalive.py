@@ -205,6 +205,49 @@ class KeepAliveTests(SynchronousTestCase):
         self.assertEqual(self.harness.factory.connections, set())
 
 
+class KeepAliveLimitTests(SynchronousTestCase):
+    """
+    A keep-alive connection is not kept for ever: it is closed politely
+    after its last answer, by count or by age.
+    """
+
+    def test_request_limit(self) -> None:
+        harness = Harness(ResponderConfig(keepAlive=True, keepAliveRequests=3))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"1\0")
+        protocol.dataReceived(b"2\0")
+        self.assertFalse(transport.disconnecting)
+        protocol.dataReceived(b"3\0" + b"4\0" + b"5")
+        self.assertEqual(transport.value(), RESPONSE * 3)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(harness.logged()), 3)
+
+    def test_lifetime(self) -> None:
+        """
+        A client that asks before every idle timeout is still closed once
+        the connection's time is up, after the answer then in progress.
+        """
+        harness = Harness(
+            ResponderConfig(keepAlive=True, timeout=30, keepAliveTime=100)
+        )
+        protocol, transport = harness.connect()
+        for _ in range(4):
+            harness.clock.advance(20)
+            protocol.dataReceived(b"ping\0")
+        self.assertFalse(transport.disconnecting)
+        harness.clock.advance(20)  # 100 s after it opened
+        protocol.dataReceived(b"ping\0")
+        self.assertEqual(transport.value(), RESPONSE * 5)
+        self.assertTrue(transport.disconnecting)
+
+    def test_no_limit(self) -> None:
+        harness = Harness(ResponderConfig(keepAlive=True))
+        protocol, transport = harness.connect()
+        protocol.dataReceived(b"x\0" * 2000)
+        self.assertEqual(transport.value(), RESPONSE * 2000)
+        self.assertFalse(transport.disconnecting)
+
+
 class KeepAliveOptionTests(SynchronousTestCase):
     def parse(self, *argv: str) -> ResponderConfig:
         options = Options()
@@ -218,6 +261,11 @@ class KeepAliveOptionTests(SynchronousTestCase):
         self.assertEqual(config.delimiter, b"\n")
         self.assertEqual(self.parse("-k", "--delimiter", ";").delimiter, b";")
         self.assertEqual(self.parse().delimiter, b"\0")
+        limited = self.parse("-k", "--keep-alive-requests", "100")
+        self.assertEqual(limited.keepAliveRequests, 100)
+        self.assertEqual(self.parse().keepAliveRequests, None)
+        self.assertEqual(self.parse("--keep-alive-time", "60").keepAliveTime, 60.0)
+        self.assertEqual(self.parse().keepAliveTime, 3600.0)
 
     def test_bad_delimiter(self) -> None:
         with self.assertRaises(SystemExit) as caught:
