@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,9 +28,15 @@ class ServerProcess:
     @ivar addresses: the addresses it logged as listening on, in order.
     """
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        preexec: Callable[[], None] | None = None,
+    ) -> None:
         self.process = subprocess.Popen(
             argv,
+            preexec_fn=preexec,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -149,12 +155,15 @@ def twistdCommand(*arguments: str) -> list[str]:
 
 @contextmanager
 def runningServer(
-    argv: Sequence[str], env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[ServerProcess]:
     """
-    Start C{argv}, yield it, and make sure it is gone afterwards.
+    Start C{argv} (calling C{preexec} in the child before it runs), yield
+    it, and make sure it is gone afterwards.
     """
-    server = ServerProcess(argv, env)
+    server = ServerProcess(argv, env, preexec)
     try:
         yield server
     finally:

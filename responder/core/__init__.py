@@ -28,7 +28,12 @@ from ._keepalive import KeepAliveProtocol
 from ._listening import EndpointService, ListenFailed
 from ._protocol import ResponderProtocol
 from ._reactor import installedReactor
-from ._service import ResponderService, exitOnListenFailure, raiseFileLimit
+from ._service import (
+    ResponderService,
+    descriptorBudget,
+    exitOnListenFailure,
+    raiseFileLimit,
+)
 from ._stats import LATENCY_BUCKETS, LatencyHistogram, ResponderStats
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "ResponderService",
     "ResponderStats",
     "describeAddress",
+    "descriptorBudget",
     "exitOnListenFailure",
     "hostOf",
     "installedReactor",

@@ -3,7 +3,9 @@ The open connections of a factory, their deadlines, and draining them
 when the server stops.
 """
 
+import math
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -12,6 +14,18 @@ from twisted.logger import Logger
 
 from ._host import Connection
 from ._stats import ResponderStats
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    """
+    A listening port that can stop and start accepting, as Twisted's TCP
+    and unix ports (file descriptors) can.
+    """
+
+    def stopReading(self) -> None: ...
+
+    def startReading(self) -> None: ...
 
 
 class ConnectionRegistry:
@@ -25,12 +39,29 @@ class ConnectionRegistry:
     read).  The sweep stops itself when no connection is open, so an idle
     server has no timer pending.
 
+    While C{capacity} connections are open, the listening ports stop
+    accepting, as HAProxy does at C{maxconn}: new clients wait in the
+    kernel's listen queue instead of being accepted only to be closed, and
+    the process never runs out of descriptors (which makes Twisted accept
+    and drop connections, and log each time).  Twisted's ports accept up to
+    C{numberAccepts} connections in one go, which would overshoot the
+    capacity by most of a batch; so within C{headroom} of it, each batch is
+    kept to the slots left, at the end of every reactor iteration that
+    added connections (after the port has grown its batch, before it
+    accepts again).  (C{numberAccepts} is a plain attribute of Twisted's
+    TCP and unix ports, read at each batch;
+    C{tests/e2e/test_descriptors.py} fails if that stops holding.)
+
     @ivar connections: the connections open now.
+    @ivar capacity: connections open at once before accepting pauses.
+    @ivar headroom: how close to C{capacity} accept batches are watched.
     @ivar abortDelay: seconds a connection that will not close gets after
         its polite close, before it is aborted.
     """
 
     abortDelay = 5.0
+    pauseLogInterval = 10.0
+    headroom = 1000
 
     def __init__(
         self, clock: IReactorTime, timeout: float, stats: ResponderStats, log: Logger
@@ -48,6 +79,21 @@ class ConnectionRegistry:
         self._drained: Deferred[None] | None = None
         self._drainDeadline: IDelayedCall | None = None
         self._drainFinished: Callable[[], None] = lambda: None
+        self.capacity: float = math.inf
+        self._ports: list[Pausable] = []
+        self._paused = False
+        self._fitting = False
+        self._lastPauseLogged: float | None = None
+
+    def listeningOn(self, port: object, capacity: float) -> None:
+        """
+        Pause and resume C{port} with the others: stop accepting while
+        C{capacity} connections are open.
+        """
+        if isinstance(port, Pausable):
+            self._ports.append(port)
+        self.capacity = capacity
+        self._fitBatches()
 
     def add(self, connection: Connection) -> None:
         """
@@ -56,6 +102,12 @@ class ConnectionRegistry:
         connection.deadline = self._clock.seconds() + self._timeout
         self.connections.add(connection)
         self._stats.connections += 1
+        free = self.capacity - len(self.connections)
+        if free <= 0:
+            self._pause()
+        elif free < self.headroom and not self._fitting:
+            self._fitting = True
+            self._clock.callLater(0, self._fitBatches)
         if not self._sweeper.running:
             self._sweeper.start(self._sweepInterval, now=False)
 
@@ -64,8 +116,42 @@ class ConnectionRegistry:
         Forget a connection that has gone.
         """
         self.connections.discard(connection)
+        if self._paused and len(self.connections) < self.capacity:
+            self._paused = False
+            self._fitBatches()
+            for port in self._ports:
+                port.startReading()
         if self._drained is not None and not self.connections:
             self._finishDrain()
+
+    def _fitBatches(self) -> None:
+        """
+        Let no port accept more connections in one go than there are
+        slots left.
+        """
+        self._fitting = False
+        free = self.capacity - len(self.connections)
+        for port in self._ports:
+            batch = getattr(port, "numberAccepts", None)
+            if batch is not None and batch > free:
+                port.numberAccepts = max(1, int(free))  # type: ignore[attr-defined]
+
+    def _pause(self) -> None:
+        if self._paused or not self._ports:
+            return
+        self._paused = True
+        for port in self._ports:
+            port.stopReading()
+        now = self._clock.seconds()
+        last = self._lastPauseLogged
+        if last is None or not 0 <= now - last < self.pauseLogInterval:
+            self._lastPauseLogged = now
+            self._log.info(
+                "{count} connections open: not accepting more until one closes"
+                " (said at most every {interval:g} s)",
+                count=len(self.connections),
+                interval=self.pauseLogInterval,
+            )
 
     def sweep(self) -> None:
         """

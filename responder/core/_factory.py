@@ -5,7 +5,7 @@ The factory: configuration and everything shared between connections.
 from collections.abc import Callable
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IAddress, IListeningPort, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
@@ -134,6 +134,17 @@ class ResponderFactory(Factory[Protocol]):
         writer = stdoutWriter()
         writer.onDropped = self._dropped
         return writer
+
+    def listeningOn(self, port: IListeningPort, descriptors: float) -> None:
+        """
+        Stop C{port} accepting while C{--max-connections} connections are
+        open, or as many as the process has C{descriptors} left for; start
+        it again once one has closed.  The service calls this for each
+        endpoint it listens on; an application that listens itself may too.
+        """
+        limit = self.config.maxConnections
+        capacity = descriptors if limit is None else min(limit, descriptors)
+        self._registry.listeningOn(port, capacity)
 
     def _dropped(self, lines: int) -> None:
         self.stats.logDropped += lines

@@ -3,6 +3,8 @@ The server of one process: listening endpoints around one factory, and a
 graceful stop.
 """
 
+import math
+import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +52,11 @@ class ResponderService(MultiService):
     def startService(self) -> None:
         with exitOnListenFailure():
             super().startService()  # type: ignore[no-untyped-call]
+        budget = descriptorBudget()
+        for child in self:
+            if isinstance(child, EndpointService) and not child.purpose:
+                assert child.port is not None, "listening started above"
+                self.factory.listeningOn(child.port, budget)
         if self._hangup is not None:
             self._hangup.install()
 
@@ -97,6 +104,23 @@ def exitOnListenFailure() -> Iterator[None]:
         yield
     except ListenFailed as e:
         raise SystemExit(f"responder: {e}") from None
+
+
+def descriptorBudget(reserve: int = 32) -> float:
+    """
+    How many more descriptors this process may open before C{accept} fails
+    with C{EMFILE}: the soft limit on open files, less those open now and a
+    reserve (log files, a scrape of the metrics endpoint, a rules file
+    being read).  Accepting pauses at this many connections.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return math.inf
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        used = reserve
+    return max(1, soft - used - reserve)
 
 
 def raiseFileLimit(log: Logger) -> None:

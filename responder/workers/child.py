@@ -31,7 +31,7 @@ from twisted.logger import (
 )
 
 from ..config import ResponderConfig
-from ..core import ResponderFactory, describeAddress
+from ..core import ResponderFactory, describeAddress, descriptorBudget
 from ..logs import StreamRequestLog, stdoutJSONObserver, stdoutTextObserver
 from ..metrics import StatsSnapshotWriter
 from ._adopt import AdoptedSocket
@@ -74,6 +74,9 @@ class WorkerService(Service):
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         ports = [adopted.listen(self.factory) for adopted in self.sockets]
+        budget = descriptorBudget()
+        for port in ports:
+            self.factory.listeningOn(port, budget)
         if self._snapshots is not None:
             self._snapshots.startService()
         self._watchdog.start(1.0, now=False)

@@ -141,6 +141,72 @@ class ConnectionLimitTests(SynchronousTestCase):
             self.assertIsInstance(protocol, ResponderProtocol)
 
 
+class FakePort:
+    """
+    A listening port that notes when it stops and starts accepting.
+    """
+
+    def __init__(self) -> None:
+        self.reading = True
+        self.changes = 0
+
+    def stopReading(self) -> None:
+        self.reading = False
+        self.changes += 1
+
+    def startReading(self) -> None:
+        self.reading = True
+        self.changes += 1
+
+
+class AcceptPauseTests(SynchronousTestCase):
+    """
+    At C{--max-connections}, or at the descriptors the process has left,
+    the listening ports stop accepting instead of accepting and closing;
+    they start again once a connection has closed.
+    """
+
+    def test_pause_at_max_connections(self) -> None:
+        harness = Harness(ResponderConfig(maxConnections=2))
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=1000)  # type: ignore[arg-type]
+        first, _ = harness.connect()
+        self.assertTrue(port.reading)
+        harness.connect()
+        self.assertFalse(port.reading)
+        first.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(port.reading)
+        harness.connect()
+        self.assertFalse(port.reading)
+        self.assertEqual(port.changes, 3)
+        [line] = [line for line in harness.logged() if "not accepting" in line]
+        self.assertEqual(
+            line,
+            "2 connections open: not accepting more until one closes"
+            " (said at most every 10 s)",
+        )
+
+    def test_pause_at_descriptor_budget(self) -> None:
+        """
+        With no limit given, the descriptors left are the limit.
+        """
+        harness = Harness()
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=3)  # type: ignore[arg-type]
+        for _ in range(3):
+            harness.connect()
+        self.assertFalse(port.reading)
+
+    def test_no_pause_below(self) -> None:
+        harness = Harness(ResponderConfig(maxConnections=5))
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=1000)  # type: ignore[arg-type]
+        for _ in range(4):
+            protocol, _ = harness.connect()
+            protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(port.changes, 0)
+
+
 class AccessRuleTests(SynchronousTestCase):
     """
     C{allow} and C{deny} networks, IPv4 and IPv6.
