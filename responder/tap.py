@@ -7,7 +7,7 @@ come from L{responder.options}, the service from the assembly.
 from typing import TYPE_CHECKING
 
 from ._assembly import makeService as _makeService
-from .core import ResponderService
+from .core import ResponderService, installedReactor, useMonotonicClock
 from .options import Options
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ __all__ = ["Options", "makeService"]
 
 def makeService(options: Options) -> "ResponderService | WorkerPoolService":
     """
-    Make the service for C{twistd responder}.
+    Make the service for C{twistd responder}, on a reactor whose timers a
+    step of the wall clock cannot move (see L{useMonotonicClock}).
     """
+    useMonotonicClock(installedReactor())
     return _makeService(options.config)

@@ -12,11 +12,15 @@ import os
 import sys
 
 from twisted.application.service import Application
+from twisted.internet import reactor
 from twisted.logger import ILogObserver
 
 from responder import JSONLogObserver, configFromEnvironment, makeService
+from responder.core import useMonotonicClock
 
 config = configFromEnvironment(os.environ)
+# Timers that a step of the wall clock cannot move, as twistd responder's.
+useMonotonicClock(reactor)
 application = Application("responder")
 if config.logFormat == "json":
     # twistd logs through an application's ILogObserver when it has one.

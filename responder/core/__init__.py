@@ -20,6 +20,7 @@ from ._admission import (
     PeerCounts,
     RefusalReporter,
 )
+from ._clock import useMonotonicClock
 from ._connections import ConnectionRegistry
 from ._factory import ResponderFactory
 from ._hangup import HangupHandler
@@ -63,4 +64,5 @@ __all__ = [
     "hostOf",
     "installedReactor",
     "raiseFileLimit",
+    "useMonotonicClock",
 ]

@@ -31,7 +31,12 @@ from twisted.logger import (
 )
 
 from ..config import ResponderConfig
-from ..core import ResponderFactory, describeAddress, descriptorBudget
+from ..core import (
+    ResponderFactory,
+    describeAddress,
+    descriptorBudget,
+    useMonotonicClock,
+)
 from ..logs import StreamRequestLog, stdoutJSONObserver, stdoutTextObserver
 from ..metrics import StatsSnapshotWriter
 from ._adopt import AdoptedSocket
@@ -151,6 +156,7 @@ def main() -> None:
     spec = WorkerSpec.fromJSON(sys.stdin.buffer.read())
     from twisted.internet import reactor
 
+    useMonotonicClock(reactor)
     beginLogging(spec.config)
     service = WorkerService(spec, cast(IReactorTime, reactor))
     threads = cast(IReactorThreads, reactor)
