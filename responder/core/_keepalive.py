@@ -46,6 +46,7 @@ class KeepAliveProtocol(ResponderProtocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.stats.bytesIn += len(data)
+        self.heard = True
         self._framer.receive(data)
         self._process()
 
@@ -133,6 +134,8 @@ class KeepAliveProtocol(ResponderProtocol):
         """
         request = self._framer.finish()
         if request is None:
+            if not self.heard:
+                self.probed()
             self.close()
         else:
             self.answer(request)
