@@ -33,7 +33,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=300,
     )  # fmt: skip
-    [built] = work.glob("responder-*.whl")
+    [built] = work.glob("txresponder-*.whl")
     return built
 
 

@@ -6,7 +6,6 @@ check a deployed one with a burst of requests.
 import sys
 import time
 from collections.abc import Sequence
-from importlib.metadata import version
 from typing import Any
 
 from twisted.internet import defer, error, task
@@ -15,6 +14,7 @@ from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
+from .._version import __version__
 from ..escaping import escapeRequest
 from ..options import positiveInt, positiveSeconds
 from ._ask import ask
@@ -41,7 +41,7 @@ class ClientOptions(usage.Options):
 
     def opt_version(self) -> None:
         """Print responder's version and exit."""
-        print(f"responder-client {version('responder')}")
+        print(f"responder-client {__version__}")
         raise SystemExit(0)
 
     def parseArgs(self, endpoint: str = "1984", request: str = "") -> None:
