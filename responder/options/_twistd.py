@@ -10,6 +10,7 @@ from typing import Any
 
 from twisted.python import usage
 
+from .._version import __version__, distributionVersion
 from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
 from ..rules import loadRules
 from ._endpoints import parseEndpoint
@@ -23,7 +24,7 @@ from ._parsers import (
     positiveSeconds,
     utf8,
 )
-from ._runner import resolveRequestLog, useJSONLog
+from ._runner import dropForegroundPidFile, resolveRequestLog, useJSONLog
 
 _DEFAULTS = ResponderConfig()
 
@@ -193,6 +194,11 @@ class Options(usage.Options):
         """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
         self["deny"].append(checked("deny", parseNetwork, network))
 
+    def opt_version(self) -> None:
+        """Print responder's version and Twisted's, and exit."""
+        print(f"responder {__version__} (Twisted {distributionVersion('twisted')})")
+        raise SystemExit(0)
+
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
         Parse, and turn any usage error into a one-line message and a
@@ -223,6 +229,7 @@ class Options(usage.Options):
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
             checked("log-format", lambda _: useJSONLog(runner), "json")
+        dropForegroundPidFile(runner)
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
