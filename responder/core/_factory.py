@@ -46,8 +46,8 @@ class ResponderFactory(Factory[Protocol]):
     the response, open connections, limits and counters.
 
     @ivar config: the L{ResponderConfig} in force.
-    @ivar clock: the time source for deadlines; a L{task.Clock} in tests.
-    @ivar log: the L{Logger} requests and events are logged to.
+    @ivar clock: the time source for deadlines; a C{task.Clock} in tests.
+    @ivar log: the C{Logger} requests and events are logged to.
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
@@ -151,7 +151,7 @@ class ResponderFactory(Factory[Protocol]):
         seconds have passed, then abort what is left.  Request lines still
         waiting to be written go out once no connection is left.
 
-        @return: a L{Deferred} that fires once no connection is open.
+        @return: a C{Deferred} that fires once no connection is open.
         """
         return self._registry.drain(timeout, self._flushRequestLog)
 

@@ -204,7 +204,7 @@ class Options(usage.Options):
         Parse, and turn any usage error into a one-line message and a
         non-zero exit.
 
-        twistd answers a L{usage.UsageError} by printing its whole --help
+        twistd answers a C{usage.UsageError} by printing its whole --help
         before the message, which buries the one line that matters; this
         prints only that line, naming the bad value.
         """
