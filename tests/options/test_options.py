@@ -5,10 +5,12 @@ configuration to listening endpoints, on a L{MemoryReactor}.
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
+from unittest.mock import patch
 
 from twisted.application.service import IServiceCollection
 from twisted.internet.testing import MemoryReactorClock
@@ -68,6 +70,19 @@ class OptionTests(SynchronousTestCase):
         self.assertEqual(
             endpoint, f"ssl:0:privateKey={key}:certKey={cert}:backlog=4096"
         )
+
+    def test_tls_without_its_extra(self) -> None:
+        """
+        Without pyOpenSSL, a TLS endpoint is refused with the extra to
+        install.
+        """
+        with patch.dict(sys.modules, {"OpenSSL": None}):
+            for description in ("ssl:0", f"tls:{tempfile.gettempdir()}:port=0"):
+                with self.assertRaises(SystemExit) as caught:
+                    parse("--port", description)
+                self.assertIn(
+                    "pip install 'txresponder[tls]'", str(caught.exception.code)
+                )
 
     def test_listen_repeated(self) -> None:
         """
