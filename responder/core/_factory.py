@@ -190,8 +190,28 @@ class ResponderFactory(Factory[Protocol]):
             self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
             return
         self.rules = rules
-        self.log.info(
-            "reloaded {count} rules from {source}",
-            count=len(rules.rules),
-            source=rules.source,
-        )
+        self.logRules("reloaded")
+
+    def logRules(self, verb: str) -> None:
+        """
+        Say which rules are in force, at start (C{verb} "loaded") and after
+        a reload: an empty rules file is accepted, but said so, since every
+        request then gets the default response.
+        """
+        rules = self.rules
+        if rules is None:
+            return
+        if rules.rules:
+            self.log.info(
+                "{verb} {count} rules from {source}",
+                verb=verb,
+                count=len(rules.rules),
+                source=rules.source,
+            )
+        else:
+            self.log.warn(
+                "{verb} no rules from {source}: every request gets the "
+                "default response",
+                verb=verb,
+                source=rules.source,
+            )
