@@ -4,6 +4,7 @@ What C{pip install .} gives a user: the wheel carries the twistd plugin
 virtual environment C{twistd --help} lists responder.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -83,9 +84,12 @@ def make(*arguments: str) -> list[str]:
     The commands C{make ARGUMENTS} would run from a fresh clone (C{-B}: as
     if nothing were built yet), without running them.
     """
+    # Not as a sub-make of make test, which would add its own lines.
+    outer = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    env = {name: value for name, value in os.environ.items() if name not in outer}
     result = subprocess.run(
-        ["make", "--dry-run", "--always-make", *arguments],
-        capture_output=True, text=True, check=True, timeout=60, cwd=REPO,
+        ["make", "--dry-run", "--always-make", "--no-print-directory", *arguments],
+        capture_output=True, text=True, check=True, timeout=60, cwd=REPO, env=env,
     )  # fmt: skip
     return result.stdout.splitlines()
 
