@@ -281,6 +281,22 @@ class EnvironmentTests(SynchronousTestCase):
             self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": off}).quiet)
         self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": ""}).quiet)
 
+    def test_unknown_variable(self) -> None:
+        """
+        An unknown variable is an error that suggests the closest known one,
+        if any.
+        """
+        cases = {
+            "RESPONDER_TIMOUT": "responder: unknown environment variable "
+            "RESPONDER_TIMOUT (did you mean RESPONDER_TIMEOUT?)",
+            "RESPONDER_XYZZY": "responder: unknown environment variable "
+            "RESPONDER_XYZZY",
+        }
+        for variable, message in cases.items():
+            with self.assertRaises(SystemExit) as caught:
+                configFromEnvironment({variable: "1"})
+            self.assertEqual(caught.exception.code, message)
+
     def test_errors_name_the_variable(self) -> None:
         with self.assertRaises(SystemExit) as caught:
             configFromEnvironment({"RESPONDER_TIMEOUT": "soon"})
