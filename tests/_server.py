@@ -145,6 +145,16 @@ def readAll(client: socket.socket) -> bytes:
     return received
 
 
+def freePort() -> int:
+    """
+    A TCP port on 127.0.0.1 that was free a moment ago, for programs that
+    cannot be told to pick one (HAProxy, a README's commands).
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def twistdCommand(*arguments: str) -> list[str]:
     """
     C{twistd -n responder ARGUMENTS}, from the environment running the tests.

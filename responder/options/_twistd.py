@@ -127,7 +127,7 @@ class Options(usage.Options):
             None,
             None,
             "TOML file of rules choosing answers and faults by request (see "
-            "the README); SIGHUP reloads it. [default: none]",
+            "docs/rules.md); SIGHUP reloads it. [default: none]",
         ],
         [
             "metrics",
