@@ -8,6 +8,8 @@ decisions, not a diary.
 import re
 from pathlib import Path
 
+from responder.rules import loadRules
+
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
@@ -36,3 +38,18 @@ def test_readme_links_every_user_guide() -> None:
 def test_design_keeps_decisions_not_history() -> None:
     design = (REPO / "docs" / "design.md").read_text()
     assert not re.search(r"(?i)\bissue \d+|\bsession\b", design)
+
+
+def test_newline_response_rule(tmp_path: Path) -> None:
+    """
+    The catch-all rule in C{docs/protocol.md} answers every request with
+    the default text and a newline instead of the NUL.
+    """
+    page = (REPO / "docs" / "protocol.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", page, re.DOTALL)
+    assert block is not None
+    rules = tmp_path / "rules.toml"
+    rules.write_text(block.group(1))
+    rule = loadRules(rules).match(b"anything")
+    assert rule is not None
+    assert rule.response == b"This is the response\n"
