@@ -58,7 +58,7 @@ class ClientOptions(usage.Options):
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
         Parse, with options allowed after the arguments too, as in
-        C{responder-client 1984 hi --count 3}: L{usage.Options} stops at the
+        C{responder-client 1984 hi --count 3}: C{usage.Options} stops at the
         first argument, so the options are moved in front of them first.
         """
         argv = sys.argv[1:] if options is None else list(options)
