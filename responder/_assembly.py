@@ -37,7 +37,7 @@ def makeService(
         reactor = installedReactor()
     factory = ResponderFactory(config, clock=reactor)
     pooled = config.workers > 1
-    server = ResponderService(factory, reloadOnHangup=not pooled)
+    server = ResponderService(factory, pooled=pooled)
     for description in config.endpoints:
         endpoint = serverFromString(reactor, description)
         service = EndpointService(description, endpoint, factory)

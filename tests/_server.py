@@ -33,6 +33,7 @@ class ServerProcess:
         argv: Sequence[str],
         env: Mapping[str, str] | None,
         preexec: Callable[[], None] | None = None,
+        cwd: Path = REPO,
     ) -> None:
         self.process = subprocess.Popen(
             argv,
@@ -41,7 +42,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
-            cwd=REPO,
+            cwd=cwd,
         )
         self._lines: list[str] = []
         self._changed = threading.Condition()
@@ -146,6 +147,16 @@ def readAll(client: socket.socket) -> bytes:
     return received
 
 
+def freePort() -> int:
+    """
+    A TCP port on 127.0.0.1 that was free a moment ago, for programs that
+    cannot be told to pick one (HAProxy, a README's commands).
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def twistdCommand(*arguments: str) -> list[str]:
     """
     C{twistd -n responder ARGUMENTS}, from the environment running the tests.
@@ -158,12 +169,13 @@ def runningServer(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     preexec: Callable[[], None] | None = None,
+    cwd: Path = REPO,
 ) -> Iterator[ServerProcess]:
     """
-    Start C{argv} (calling C{preexec} in the child before it runs), yield
-    it, and make sure it is gone afterwards.
+    Start C{argv} in C{cwd} (calling C{preexec} in the child before it
+    runs), yield it, and make sure it is gone afterwards.
     """
-    server = ServerProcess(argv, env, preexec)
+    server = ServerProcess(argv, env, preexec, cwd)
     try:
         yield server
     finally:

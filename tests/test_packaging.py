@@ -4,6 +4,7 @@ What C{pip install .} gives a user: the wheel carries the twistd plugin
 virtual environment C{twistd --help} lists responder.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=300,
     )  # fmt: skip
-    [built] = work.glob("responder-*.whl")
+    [built] = work.glob("txresponder-*.whl")
     return built
 
 
@@ -76,3 +77,39 @@ def test_fresh_venv_lists_plugin(wheel: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, check=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert "--max-request" in options.stdout
+
+
+def make(*arguments: str) -> list[str]:
+    """
+    The commands C{make ARGUMENTS} would run from a fresh clone (C{-B}: as
+    if nothing were built yet), without running them.
+    """
+    # Not as a sub-make of make test, which would add its own lines.
+    outer = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    env = {name: value for name, value in os.environ.items() if name not in outer}
+    result = subprocess.run(
+        ["make", "--dry-run", "--always-make", "--no-print-directory", *arguments],
+        capture_output=True, text=True, check=True, timeout=60, cwd=REPO, env=env,
+    )  # fmt: skip
+    return result.stdout.splitlines()
+
+
+def test_serve_installs_only_the_package() -> None:
+    """
+    C{make serve} installs responder and its dependencies, not the test
+    tools, and runs the command the README names.
+    """
+    commands = make("serve")
+    installs = [line for line in commands if " install " in line]
+    assert installs[-1].endswith("pip install --quiet -e .")
+    assert not any("[test]" in line for line in commands)
+    assert commands[-1] == ".venv/bin/twistd -n responder --port 1984"
+
+
+def test_test_runs_the_docs_build() -> None:
+    """
+    C{make test}, which CI runs, builds the API docs with warnings as
+    errors.
+    """
+    assert any("pydoctor" in line and "--warnings-as-errors" in line
+               for line in make("test"))  # fmt: skip

@@ -3,11 +3,11 @@ C{responder-client}: ask a responder something from the command line, or
 check a deployed one with a burst of requests.
 """
 
+import getopt
 import sys
 import time
 from collections.abc import Sequence
-from importlib.metadata import version
-from typing import Any
+from typing import Any, TextIO
 
 from twisted.internet import defer, error, task
 from twisted.internet.defer import DeferredSemaphore, ensureDeferred, gatherResults
@@ -15,8 +15,9 @@ from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
+from .._version import __version__
 from ..escaping import escapeRequest
-from ..options import positiveInt, positiveSeconds
+from ..options import parseDelimiter, positiveInt, positiveSeconds
 from ._ask import ask
 
 
@@ -26,13 +27,23 @@ class ClientOptions(usage.Options):
         "Send REQUEST (followed by a NUL byte) to a responder at ENDPOINT and "
         "print the response with unprintable bytes escaped. ENDPOINT is a port "
         "number on this machine or a Twisted client endpoint description: "
-        "tcp:HOST:PORT, tcp6:..., unix:PATH, tls:HOST:PORT. With --count, "
-        "print a summary instead. Exits 1 if any request fails or times out."
+        "tcp:HOST:PORT, tcp6:..., unix:PATH, tls:HOST:PORT. The response "
+        "ends at its terminator (a NUL, as responder's does), so a keep-alive "
+        "server is answered too. With --count, print a summary instead, "
+        "and progress on a terminal. Exits 1 if any request fails or times "
+        "out. Options may come before or after the arguments."
     )
     optParameters: list[list[Any]] = [
         ["count", "n", 1, "Requests to send.", positiveInt],
         ["concurrency", "c", 1, "Requests in flight at once.", positiveInt],
         ["timeout", "t", 10.0, "Seconds each request may take.", positiveSeconds],
+        [
+            "terminator",
+            None,
+            "nul",
+            "What ends a response: nul, newline, one ASCII character, or "
+            "'close' to read until the server closes.",
+        ],
     ]
     optFlags = [
         ["no-nul", None, "Do not append a NUL byte to the request."],
@@ -41,8 +52,38 @@ class ClientOptions(usage.Options):
 
     def opt_version(self) -> None:
         """Print responder's version and exit."""
-        print(f"responder-client {version('responder')}")
+        print(f"responder-client {__version__}")
         raise SystemExit(0)
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        """
+        Parse, with options allowed after the arguments too, as in
+        C{responder-client 1984 hi --count 3}: C{usage.Options} stops at the
+        first argument, so the options are moved in front of them first.
+        """
+        argv = sys.argv[1:] if options is None else list(options)
+        try:
+            found, arguments = getopt.gnu_getopt(argv, self.shortOpt, self.longOpt)
+        except getopt.GetoptError as e:
+            raise usage.UsageError(str(e)) from None
+        reordered: list[str] = []
+        for name, value in found:
+            takesValue = (
+                name[2:] + "=" in self.longOpt
+                if name.startswith("--")
+                else name[1:] + ":" in self.shortOpt
+            )
+            reordered += [name, value] if takesValue else [name]
+        super().parseOptions([*reordered, "--", *arguments])  # type: ignore[no-untyped-call]
+
+    def postOptions(self) -> None:
+        terminator = self["terminator"]
+        try:
+            self["terminator"] = (
+                None if terminator == "close" else parseDelimiter(terminator)
+            )
+        except ValueError as e:
+            raise usage.UsageError(f"--terminator: {e}, nor close") from None
 
     def parseArgs(self, endpoint: str = "1984", request: str = "") -> None:
         self["endpoint"] = (
@@ -53,10 +94,14 @@ class ClientOptions(usage.Options):
 
 def clientEndpoint(reactor: IReactorTime, description: str) -> IStreamClientEndpoint:
     """
-    The endpoint C{description} names.
+    The endpoint C{description} names.  C{tcp6:} is taken as C{tcp:}, whose
+    client connects to IPv6 addresses too, so the description a server
+    listens on can be used to reach it.
 
     @raise SystemExit: with a one-line message, if it names none.
     """
+    if description.startswith("tcp6:"):
+        description = "tcp:" + description.removeprefix("tcp6:")
     try:
         client: IStreamClientEndpoint = clientFromString(reactor, description)
     except Exception as e:
@@ -69,10 +114,13 @@ def clientEndpoint(reactor: IReactorTime, description: str) -> IStreamClientEndp
     return client
 
 
-async def run(reactor: IReactorTime, options: ClientOptions) -> int:
+async def run(
+    reactor: IReactorTime, options: ClientOptions, stderr: TextIO = sys.stderr
+) -> int:
     """
     Send the requests C{options} asks for; print what came back; return
-    the exit status.
+    the exit status.  With C{--count} and C{stderr} a terminal, show how
+    many are done, on one line, twice a second.
 
     @raise SystemExit: if the endpoint description is bad.
     """
@@ -91,6 +139,7 @@ async def run(reactor: IReactorTime, options: ClientOptions) -> int:
                 options["request"],
                 halfClose=bool(options["half-close"]),
                 timeout=options["timeout"],
+                terminator=options["terminator"],
             )
         except defer.TimeoutError:
             failures.append(f"no answer within {options['timeout']:g} s")
@@ -107,9 +156,21 @@ async def run(reactor: IReactorTime, options: ClientOptions) -> int:
         if count == 1:
             print(escapeRequest(response))
 
+    def progress() -> None:
+        done = len(latencies) + len(failures)
+        stderr.write(f"\r{done} of {count} done, {len(failures)} failed")
+        stderr.flush()
+
+    showing = task.LoopingCall(progress)
+    showing.clock = reactor
+    if count > 1 and stderr.isatty():
+        showing.start(0.5)
     started = time.monotonic()
     await gatherResults([gate.run(lambda: ensureDeferred(one())) for _ in range(count)])
     elapsed = time.monotonic() - started
+    if showing.running:
+        showing.stop()
+        stderr.write("\r\x1b[K")  # clear the progress line
     if count > 1:
         print(_summary(count, latencies, failures, elapsed))
     for failure in sorted(set(failures)):
@@ -139,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     options = ClientOptions()  # type: ignore[no-untyped-call]
     try:
-        options.parseOptions(sys.argv[1:] if argv is None else list(argv))  # type: ignore[no-untyped-call]
+        options.parseOptions(sys.argv[1:] if argv is None else list(argv))
     except usage.UsageError as e:
         raise SystemExit(f"responder-client: {e}") from None
 

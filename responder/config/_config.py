@@ -22,7 +22,7 @@ class ResponderConfig:
     Everything that decides how responder behaves.
 
     @ivar endpoints: endpoint descriptions to listen on, as accepted by
-        L{twisted.internet.endpoints.serverFromString}.
+        C{twisted.internet.endpoints.serverFromString}.
     @ivar response: the reply, sent with a NUL byte appended.
     @ivar maxRequest: bytes of a request that are kept; the rest is
         discarded, so a client cannot make the server buffer without bound.

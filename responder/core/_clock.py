@@ -12,7 +12,7 @@ C{time.time()} themselves.
 
 This relies on Twisted internals, all in this module: the reactor reads
 C{self.seconds} for every schedule and every poll timeout; each
-L{DelayedCall} keeps its due C{time} and its own C{seconds} function; the
+C{DelayedCall} keeps its due C{time} and its own C{seconds} function; the
 reactor keeps its calls in C{_pendingTimedCalls} and C{_newTimedCalls}.
 C{tests/core/test_clock.py} checks each of them, so a Twisted upgrade that
 breaks one fails a test.

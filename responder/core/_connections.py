@@ -32,7 +32,7 @@ class ConnectionRegistry:
     """
     Track open connections and close each when its deadline passes.
 
-    Deadlines take one sweep, not a timer per connection: a L{LoopingCall}
+    Deadlines take one sweep, not a timer per connection: a C{LoopingCall}
     checks every open connection once a second (or at a quarter of the
     timeout, if shorter), closing those past their deadline and aborting
     those that were already closing and still are (a client that does not
@@ -182,7 +182,7 @@ class ConnectionRegistry:
 
         @param finished: called once no connection is left, before the
             result fires.
-        @return: a L{Deferred} that fires once no connection is open.
+        @return: a C{Deferred} that fires once no connection is open.
         """
         if not self.connections:
             finished()

@@ -53,8 +53,8 @@ class ResponderFactory(Factory[Protocol]):
     the response, open connections, limits and counters.
 
     @ivar config: the L{ResponderConfig} in force.
-    @ivar clock: the time source for deadlines; a L{task.Clock} in tests.
-    @ivar log: the L{Logger} requests and events are logged to.
+    @ivar clock: the time source for deadlines; a C{task.Clock} in tests.
+    @ivar log: the C{Logger} requests and events are logged to.
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
@@ -199,7 +199,7 @@ class ResponderFactory(Factory[Protocol]):
         seconds have passed, then abort what is left.  Request lines still
         waiting to be written go out once no connection is left.
 
-        @return: a L{Deferred} that fires once no connection is open.
+        @return: a C{Deferred} that fires once no connection is open.
         """
         return self._registry.drain(timeout, self._flushRequestLog)
 
@@ -238,11 +238,31 @@ class ResponderFactory(Factory[Protocol]):
             self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
             return
         self.rules = rules
-        self.log.info(
-            "reloaded {count} rules from {source}",
-            count=len(rules.rules),
-            source=rules.source,
-        )
+        self.logRules("reloaded")
+
+    def logRules(self, verb: str) -> None:
+        """
+        Say which rules are in force, at start (C{verb} "loaded") and after
+        a reload: an empty rules file is accepted, but said so, since every
+        request then gets the default response.
+        """
+        rules = self.rules
+        if rules is None:
+            return
+        if rules.rules:
+            self.log.info(
+                "{verb} {count} rules from {source}",
+                verb=verb,
+                count=len(rules.rules),
+                source=rules.source,
+            )
+        else:
+            self.log.warn(
+                "{verb} no rules from {source}: every request gets the "
+                "default response",
+                verb=verb,
+                source=rules.source,
+            )
 
 
 def _now(action: Callable[..., object], *args: object) -> None:

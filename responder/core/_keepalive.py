@@ -53,6 +53,7 @@ class KeepAliveProtocol(ResponderProtocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.stats.bytesIn += len(data)
+        self.heard = True
         self._framer.receive(data)
         self._process()
 
@@ -148,6 +149,8 @@ class KeepAliveProtocol(ResponderProtocol):
         """
         request = self._framer.finish()
         if request is None:
+            if not self.heard:
+                self.probed()
             self.close()
         else:
             self.answer(request)

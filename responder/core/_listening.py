@@ -26,7 +26,7 @@ class EndpointService(Service):
     Listen on one endpoint while running, and log the address actually
     bound, so that C{--port 0} tells scripts which port it picked.
 
-    Unlike L{twisted.application.internet.StreamServerEndpointService},
+    Unlike C{twisted.application.internet.StreamServerEndpointService},
     this keeps the endpoint's description for its messages and exposes the
     listening port.
 

@@ -40,8 +40,10 @@ class ResponderProtocol(Protocol):
     on its first part, exactly like the seed; clients that need whole
     requests use keep-alive mode, where a delimiter ends each request.
 
-    A client that half-closes without sending gets the answer to an empty
-    request, as the seed's C{recv} returns 0 and it answers anyway.
+    A client that half-closes without sending gets the default response,
+    as the seed's C{recv} returns 0 and it answers anyway; but it has sent
+    no request: it is a connect-only probe (L{probed}), counted and not
+    logged.
 
     The connection's deadline (see
     L{responder.core.ConnectionRegistry.sweep}) is the only timer: the
@@ -56,6 +58,8 @@ class ResponderProtocol(Protocol):
     @ivar peerName: the peer as request lines show it, once known.
     @ivar holding: whether a rule's C{never} fault holds the connection
         open until its deadline; it counts as unanswered, not timed out.
+    @ivar heard: whether the client has sent any data; a connection that
+        ends without is a probe, not a request.
     @ivar peerHost: the IP address this connection counts against in the
         per-address limit, taken when it opened (behind C{haproxy:} the peer
         changes once the PROXY header has been read).
@@ -65,6 +69,7 @@ class ResponderProtocol(Protocol):
     transport: ITCPTransport
     deadline: float = 0.0
     answered: bool = False
+    heard: bool = False
     closing: bool = False
     holding: bool = False
     peerHost: str | None = None
@@ -82,6 +87,7 @@ class ResponderProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.stats.bytesIn += len(data)
+        self.heard = True
         if self.answered:
             return
         config = self.factory.config
@@ -185,7 +191,20 @@ class ResponderProtocol(Protocol):
 
     def readConnectionLost(self) -> None:
         if not self.answered:
-            self.answer(b"")
+            self.probed()
+            self.answered = True
+            self.write(self.factory.responseBytes)
+            self.close()
+
+    def probed(self) -> None:
+        """
+        The client ended the connection (FIN or RST) without sending a byte:
+        a connect-only health check (C{nc -z}, a load balancer's TCP check,
+        a Kubernetes C{tcpSocket} probe).  Count it instead of logging an
+        empty request line for each one; a client that sent anything at all
+        is a request, logged as ever.
+        """
+        self.factory.stats.probes += 1
 
     def writeConnectionLost(self) -> None:
         """
@@ -198,5 +217,8 @@ class ResponderProtocol(Protocol):
         if self._ruleTimer is not None and self._ruleTimer.active():
             self._ruleTimer.cancel()
         if not (self.closing or reason.check(ConnectionDone)):
-            self.factory.stats.reset += 1
+            if self.heard:
+                self.factory.stats.reset += 1
+            else:
+                self.probed()
         self.factory.connectionClosed(self)

@@ -30,16 +30,18 @@ class ResponderService(MultiService):
 
     log = Logger(namespace="responder")
 
-    def __init__(self, factory: ResponderFactory, reloadOnHangup: bool = True) -> None:
+    def __init__(self, factory: ResponderFactory, pooled: bool = False) -> None:
         """
-        @param reloadOnHangup: whether SIGHUP reloads the rules file, when
-            there is one; a supervisor that handles SIGHUP itself (the
-            worker pool) says no.
+        @param pooled: whether this service only listens for a worker pool,
+            whose workers serve, reload the rules file on SIGHUP (the pool
+            passes the signal on) and log their own summaries when they
+            stop; otherwise this service does all three.
         """
         super().__init__()  # type: ignore[no-untyped-call]
         self.factory = factory
+        self._pooled = pooled
         self._hangup: HangupHandler | None = None
-        if reloadOnHangup and factory.config.rules is not None:
+        if not pooled and factory.config.rules is not None:
             # Otherwise SIGHUP keeps its usual meaning: a terminal that
             # went away ends a server run by hand.
             self._hangup = HangupHandler(factory.clock, self.reload)
@@ -50,6 +52,7 @@ class ResponderService(MultiService):
             super().privilegedStartService()  # type: ignore[no-untyped-call]
 
     def startService(self) -> None:
+        self.factory.logRules("loaded")
         with exitOnListenFailure():
             super().startService()  # type: ignore[no-untyped-call]
         budget = descriptorBudget()
@@ -74,6 +77,11 @@ class ResponderService(MultiService):
     async def _stop(self) -> None:
         await super().stopService()  # type: ignore[no-untyped-call]
         await self.factory.drain(self.config.drainTimeout)
+        if not self._pooled:
+            self.log.info(
+                "stopped after answering {requests} requests",
+                requests=self.factory.stats.requests,
+            )
 
     @property
     def config(self) -> ResponderConfig:

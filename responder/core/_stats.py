@@ -46,7 +46,11 @@ class ResponderStats:
         for those a rule held open on purpose (counted as C{unanswered}).
     @ivar aborted: connections aborted because they would not close.
     @ivar reset: connections the client broke off (reset, or lost
-        uncleanly) before its request was answered.
+        uncleanly) after sending some data but before its answer.
+    @ivar probes: connect-only probes: connections that ended (by FIN or
+        RST) without sending a byte, as TCP health checks do.  They are not
+        requests and write no request line, so a check every few seconds
+        does not flood the log.
     @ivar refusedByAccess: connections refused by C{allow}/C{deny}.
     @ivar refusedByLimit: connections refused by C{maxConnections} or
         C{maxPerIP}.
@@ -66,6 +70,7 @@ class ResponderStats:
     timedOut: int = 0
     aborted: int = 0
     reset: int = 0
+    probes: int = 0
     refusedByAccess: int = 0
     refusedByLimit: int = 0
     bytesIn: int = 0

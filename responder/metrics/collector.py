@@ -8,7 +8,6 @@ C{prometheus_client}: they are loaded only with C{--metrics}.
 
 import platform
 from collections.abc import Callable, Iterable, Iterator
-from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -18,16 +17,9 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from .._version import __version__, distributionVersion
 from ..core import LATENCY_BUCKETS, LatencyHistogram, ResponderStats
 from ._sums import Snapshot, sumSnapshots
-
-
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        # Running from a checkout that was never installed.
-        return "unknown"
 
 
 class ResponderCollector:
@@ -42,8 +34,8 @@ class ResponderCollector:
     def __init__(self, source: Callable[[], Iterable[Snapshot]]) -> None:
         self.source = source
         self._buildLabels = [
-            _version("responder"),
-            _version("twisted"),
+            __version__,
+            distributionVersion("twisted"),
             platform.python_version(),
         ]
 
@@ -69,11 +61,18 @@ class ResponderCollector:
             "Requests received: answered, or met with a rule's fault.",
             value=stats.requests,
         )
+        yield CounterMetricFamily(
+            "responder_probes",
+            "Connect-only probes: connections that ended without sending a "
+            "byte (TCP health checks); not requests, and not logged.",
+            value=stats.probes,
+        )
         responses = CounterMetricFamily(
             "responder_responses",
             "Outcomes: requests answered; connections closed because their "
             "deadline passed, refused by a connection limit or by the "
-            "allow/deny rules; reset before an answer, by the client or by a "
+            "allow/deny rules; reset after a request began and before its answer, "
+            "by the client or by a "
             "rule; closed unanswered by a rule; left unanswered by a rule.",
             labels=["outcome"],
         )

@@ -3,6 +3,7 @@ Endpoint descriptions checked as the user wrote them, without listening
 and without touching the global reactor.
 """
 
+import importlib
 import os
 import re
 from typing import Any, cast
@@ -58,6 +59,22 @@ def _checkPEMDirectory(text: str, description: str) -> None:
         )
 
 
+def _checkTLSInstalled(text: str) -> None:
+    """
+    C{ssl:} and C{tls:} need pyOpenSSL, which only the C{tls} extra
+    installs; without it Twisted's own error does not say what to install.
+
+    @raise ValueError: naming the extra, unless pyOpenSSL can be imported.
+    """
+    try:
+        importlib.import_module("OpenSSL")
+    except ImportError:
+        raise ValueError(
+            f"bad endpoint {text!r}: TLS needs pyOpenSSL, which the tls extra"
+            " installs: pip install 'txresponder[tls]'"
+        ) from None
+
+
 def parseEndpoint(text: str, backlog: int) -> str:
     """
     Turn a port number or endpoint description into a checked endpoint
@@ -76,6 +93,8 @@ def parseEndpoint(text: str, backlog: int) -> str:
         description = f"tcp:{description}"
     _, wrapped = unwrapProxy(description)
     kind = endpointType(wrapped)
+    if kind in ("ssl", "tls"):
+        _checkTLSInstalled(text)
     if kind == "tls":
         _checkPEMDirectory(text, wrapped)
     if kind in _BACKLOG_TYPES and ":backlog=" not in description:

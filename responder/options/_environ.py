@@ -11,6 +11,7 @@ arguments and parsed by L{responder.options.Options}, so both ways in accept and
 check exactly the same things.
 """
 
+import difflib
 from collections.abc import Mapping
 
 from ..config import ResponderConfig
@@ -48,7 +49,7 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
         elif name in parameters:
             argv.append(f"--{name}={value}")
         else:
-            raise SystemExit(f"responder: unknown environment variable {variable}")
+            raise SystemExit(_unknown(variable, flags | parameters))
     try:
         options.parseOptions(argv)
     except SystemExit as e:
@@ -59,6 +60,18 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
         raise SystemExit(message) from None
     config: ResponderConfig = options.config
     return config
+
+
+def _unknown(variable: str, names: set[str]) -> str:
+    """
+    The error for an unknown C{RESPONDER_*} variable, with the closest known
+    one when there is one, as a typo is the likely cause.
+    """
+    # Compared without the prefix, which every candidate shares.
+    known = [name.upper().replace("-", "_") for name in names]
+    close = difflib.get_close_matches(variable.removeprefix(PREFIX), known, n=1)
+    hint = f" (did you mean {PREFIX}{close[0]}?)" if close else ""
+    return f"responder: unknown environment variable {variable}{hint}"
 
 
 def _flag(variable: str, name: str, value: str) -> list[str]:

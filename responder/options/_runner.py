@@ -6,7 +6,8 @@ The plugin's options are parsed inside the runner's own option parsing
 (they are its sub-command), and the runner reads its options, the log
 observer among them, only afterwards.  So the plugin can look at the
 runner's log settings to decide where request lines go, and can name a
-JSON observer for the runner to install.
+JSON observer for the runner to install, or drop a pid file that would
+stop a second instance.
 """
 
 import sys
@@ -21,6 +22,8 @@ Runner = Mapping[str, Any]
 
 _JSON_OBSERVER = "responder.logs.stdoutJSONObserver"
 _TEXT_OBSERVER = "responder.logs.stdoutTextObserver"
+# twistd's default --pidfile, in the working directory.
+_TWISTD_PIDFILE = "twistd.pid"
 
 
 def isTwistd(runner: Runner) -> bool:
@@ -73,6 +76,22 @@ def useStdoutText(runner: MutableMapping[str, Any] | None) -> None:
     toStdout = runner["nodaemon"] and runner["logfile"] in (None, "-")
     if toStdout and runner["logger"] is None and not runner["syslog"]:
         runner["logger"] = _TEXT_OBSERVER
+
+
+def dropForegroundPidFile(runner: MutableMapping[str, Any] | None) -> None:
+    """
+    Let a foreground twistd (C{--nodaemon}) write no pid file when it would
+    write twistd's default C{twistd.pid}.  A process in the foreground is
+    known to whatever started it (a shell, systemd, a container runtime, a
+    test), and the default file in the working directory would only make a
+    second instance there exit with "Another twistd server is running".
+    A daemon keeps its pid file, which is how it is found and stopped, and
+    so does any C{--pidfile} other than the default.
+    """
+    if runner is None or not isTwistd(runner) or not runner["nodaemon"]:
+        return
+    if runner.get("pidfile") == _TWISTD_PIDFILE:
+        runner["pidfile"] = ""
 
 
 def resolveRequestLog(choice: str, logFormat: str, runner: Runner | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from twisted.python import usage
 
+from .._version import __version__, distributionVersion
 from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
 from ..rules import loadRules
 from ._endpoints import parseEndpoint
@@ -23,7 +24,12 @@ from ._parsers import (
     positiveSeconds,
     utf8,
 )
-from ._runner import resolveRequestLog, useJSONLog, useStdoutText
+from ._runner import (
+    dropForegroundPidFile,
+    resolveRequestLog,
+    useJSONLog,
+    useStdoutText,
+)
 
 _DEFAULTS = ResponderConfig()
 
@@ -126,7 +132,7 @@ class Options(usage.Options):
             None,
             None,
             "TOML file of rules choosing answers and faults by request (see "
-            "the README); SIGHUP reloads it. [default: none]",
+            "docs/rules.md); SIGHUP reloads it. [default: none]",
         ],
         [
             "metrics",
@@ -207,12 +213,17 @@ class Options(usage.Options):
         """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
         self["deny"].append(checked("deny", parseNetwork, network))
 
+    def opt_version(self) -> None:
+        """Print responder's version and Twisted's, and exit."""
+        print(f"responder {__version__} (Twisted {distributionVersion('twisted')})")
+        raise SystemExit(0)
+
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
         Parse, and turn any usage error into a one-line message and a
         non-zero exit.
 
-        twistd answers a L{usage.UsageError} by printing its whole --help
+        twistd answers a C{usage.UsageError} by printing its whole --help
         before the message, which buries the one line that matters; this
         prints only that line, naming the bad value.
         """
@@ -239,6 +250,7 @@ class Options(usage.Options):
             checked("log-format", lambda _: useJSONLog(runner), "json")
         else:
             useStdoutText(runner)
+        dropForegroundPidFile(runner)
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]

@@ -159,7 +159,7 @@ class WorkerSlot:
         Ask the worker to stop, and kill it if it has not exited within the
         drain timeout and a margin.
 
-        @return: a L{Deferred} that fires once the process has exited.
+        @return: a C{Deferred} that fires once the process has exited.
         """
         if self._restart is not None:
             self._restart.cancel()
@@ -223,7 +223,7 @@ class WorkerProtocol(ProcessProtocol):
 
     def _relay(self, childFD: int, line: bytes) -> None:
         """
-        Emit a line from the worker: a log event (see L{jsonFileLogObserver},
+        Emit a line from the worker: a log event (see C{jsonFileLogObserver},
         which starts each with a record separator) as if it had been
         logged here, anything else as a warning.
         """

@@ -262,14 +262,22 @@ def test_sighup_reloads_rules(tmp_path: Path) -> None:
     argv = twistdCommand("--port", "tcp:0:interface=127.0.0.1", "--rules", str(rules))
     with runningServer(argv) as server:
         [port] = server.listeningPorts()
+        server.waitFor(rf"loaded 1 rules from {rules}$")
         assert request(port, b"PING\0") == b"ONE\0"
         rules.write_text('[[rule]]\nequals = "PING"\nresponse = "TWO"\n')
         server.process.send_signal(signal.SIGHUP)
         server.waitFor(r"reloaded 1 rules from ")
         assert request(port, b"PING\0") == b"TWO\0"
+        rules.write_text("")
+        server.process.send_signal(signal.SIGHUP)
+        server.waitFor(
+            r"#warn\] reloaded no rules from .*: every request gets the default"
+        )
+        assert request(port, b"PING\0") == b"This is the response\0"
         rules.write_text("[[rule]]\nequals = 3\n")
         server.process.send_signal(signal.SIGHUP)
         server.waitFor(r"rules not reloaded, keeping the old ones: .*rules\.toml:2:")
-        assert request(port, b"PING\0") == b"TWO\0"
+        assert request(port, b"PING\0") == b"This is the response\0"
         assert server.stop() == 128 + signal.SIGTERM
+        server.waitFor(r"stopped after answering 4 requests$")
         assert "Traceback" not in server.output()

@@ -3,7 +3,7 @@ Keep-alive mode: every delimited request on a connection gets its own
 response, in order, with bounded memory and the idle timeout still on.
 """
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -53,6 +53,21 @@ class KeepAliveTests(SynchronousTestCase):
         self.protocol.dataReceived(b"two\0")
         self.assertEqual(self.transport.value(), RESPONSE * 2)
         self.assertEqual(self.requests(), ["one", "two"])
+
+    def test_probe(self) -> None:
+        """
+        A connection that ends without sending a byte is a connect-only
+        probe: counted, not logged, closed.  One that sent part of a request
+        and resets is a reset, not a probe.
+        """
+        self.protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.harness.logged(), [])
+        partial, _ = self.harness.connect()
+        partial.dataReceived(b"unfinish")
+        partial.connectionLost(Failure(ConnectionLost()))
+        stats = self.harness.factory.stats
+        self.assertEqual((stats.probes, stats.reset, stats.requests), (1, 1, 0))
 
     def test_pipelined(self) -> None:
         """

@@ -142,14 +142,30 @@ class WireTests(SynchronousTestCase):
 
     def test_empty_half_close(self) -> None:
         """
-        A client that half-closes without sending gets the response to an
-        empty request, as the seed answers after C{recv} returns 0.
+        A client that half-closes without sending gets the response, as the
+        seed answers after C{recv} returns 0; but it sent no request: it is
+        a connect-only probe, counted and not logged.
         """
         protocol, transport = self.harness.connect()
         protocol.readConnectionLost()  # type: ignore[attr-defined]
         self.assertEqual(transport.value(), RESPONSE)
         self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.harness.logged(), [])
+        stats = self.harness.factory.stats
+        self.assertEqual((stats.probes, stats.requests), (1, 0))
+
+    def test_empty_request_is_a_request(self) -> None:
+        """
+        A client that sends anything, even only a NUL (an empty request),
+        is a request, logged, and no probe.
+        """
+        protocol, transport = self.harness.connect()
+        protocol.dataReceived(b"\0")
+        protocol.readConnectionLost()  # type: ignore[attr-defined]
+        self.assertEqual(transport.value(), RESPONSE)
         self.assertEqual(self.harness.logged(), ["192.0.2.7:40000 "])
+        stats = self.harness.factory.stats
+        self.assertEqual((stats.probes, stats.requests), (0, 1))
 
     def test_half_close_after_request(self) -> None:
         """
@@ -298,8 +314,8 @@ class StatsTests(SynchronousTestCase):
 
     def test_reset_before_answer(self) -> None:
         """
-        A client that breaks off before being answered counts as a reset; a
-        clean close after the answer does not.
+        A client that resets without sending a byte is a connect-only probe,
+        not a reset; a clean close after the answer is neither.
         """
         harness = Harness()
         protocol, _ = harness.connect()
@@ -307,4 +323,6 @@ class StatsTests(SynchronousTestCase):
         answered, _ = harness.connect()
         answered.dataReceived(b"x")
         answered.connectionLost(Failure(ConnectionLost()))
-        self.assertEqual(harness.factory.stats.reset, 1)
+        stats = harness.factory.stats
+        self.assertEqual((stats.reset, stats.probes, stats.requests), (0, 1, 1))
+        self.assertEqual(harness.logged(), ["192.0.2.7:40000 x"])

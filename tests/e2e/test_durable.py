@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from .._server import ServerProcess, readAll, runningServer, twistdCommand
-from .test_twistd import RESPONSE, freePort
+from .._server import ServerProcess, freePort, readAll, runningServer, twistdCommand
+from .test_twistd import RESPONSE
 
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 REQUESTS = 150  # sequential, then as many again from 10 clients at once

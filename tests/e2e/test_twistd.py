@@ -19,6 +19,7 @@ from .._server import (
     BIN,
     REPO,
     ServerProcess,
+    freePort,
     readAll,
     request,
     runningServer,
@@ -325,12 +326,6 @@ def test_port_in_use() -> None:
     assert f"cannot listen on tcp:{port}:interface=127.0.0.1" in output
     assert "Address already in use" in output
     assert "Traceback" not in output
-
-
-def freePort() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def unitSetting(unit: str, key: str) -> str:

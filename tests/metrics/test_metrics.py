@@ -68,6 +68,7 @@ from ..support import Harness
 FAMILIES = {
     "responder_connections",
     "responder_requests",
+    "responder_probes",
     "responder_responses",
     "responder_aborted",
     "responder_active_connections",
@@ -98,6 +99,7 @@ def someStats(scale: int = 1) -> ResponderStats:
         timedOut=2 * scale,
         aborted=1 * scale,
         reset=3 * scale,
+        probes=12 * scale,
         refusedByAccess=4 * scale,
         refusedByLimit=5 * scale,
         bytesIn=600 * scale,
@@ -137,6 +139,7 @@ class CollectorTests(SynchronousTestCase):
             {
                 "responder_connections": "counter",
                 "responder_requests": "counter",
+                "responder_probes": "counter",
                 "responder_responses": "counter",
                 "responder_aborted": "counter",
                 "responder_active_connections": "gauge",
@@ -152,6 +155,7 @@ class CollectorTests(SynchronousTestCase):
         families = scrape(ResponderCollector(lambda: [(someStats(), 7)]))
         self.assertEqual(value(families["responder_connections"]), 11)
         self.assertEqual(value(families["responder_requests"]), 10)
+        self.assertEqual(value(families["responder_probes"]), 12)
         self.assertEqual(value(families["responder_aborted"]), 1)
         self.assertEqual(value(families["responder_active_connections"]), 7)
         self.assertEqual(value(families["responder_received_bytes"]), 600)
@@ -228,7 +232,7 @@ class CollectorTests(SynchronousTestCase):
         self.assertEqual(
             sample.labels,
             {
-                "version": version("responder"),
+                "version": version("txresponder"),
                 "twisted": version("twisted"),
                 "python": platform.python_version(),
             },

@@ -5,10 +5,12 @@ configuration to listening endpoints, on a L{MemoryReactor}.
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
+from unittest.mock import patch
 
 from twisted.application.service import IServiceCollection
 from twisted.internet.testing import MemoryReactorClock
@@ -68,6 +70,19 @@ class OptionTests(SynchronousTestCase):
         self.assertEqual(
             endpoint, f"ssl:0:privateKey={key}:certKey={cert}:backlog=4096"
         )
+
+    def test_tls_without_its_extra(self) -> None:
+        """
+        Without pyOpenSSL, a TLS endpoint is refused with the extra to
+        install.
+        """
+        with patch.dict(sys.modules, {"OpenSSL": None}):
+            for description in ("ssl:0", f"tls:{tempfile.gettempdir()}:port=0"):
+                with self.assertRaises(SystemExit) as caught:
+                    parse("--port", description)
+                self.assertIn(
+                    "pip install 'txresponder[tls]'", str(caught.exception.code)
+                )
 
     def test_listen_repeated(self) -> None:
         """
@@ -267,6 +282,22 @@ class EnvironmentTests(SynchronousTestCase):
             self.assertTrue(configFromEnvironment({"RESPONDER_QUIET": on}).quiet)
             self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": off}).quiet)
         self.assertFalse(configFromEnvironment({"RESPONDER_QUIET": ""}).quiet)
+
+    def test_unknown_variable(self) -> None:
+        """
+        An unknown variable is an error that suggests the closest known one,
+        if any.
+        """
+        cases = {
+            "RESPONDER_TIMOUT": "responder: unknown environment variable "
+            "RESPONDER_TIMOUT (did you mean RESPONDER_TIMEOUT?)",
+            "RESPONDER_XYZZY": "responder: unknown environment variable "
+            "RESPONDER_XYZZY",
+        }
+        for variable, message in cases.items():
+            with self.assertRaises(SystemExit) as caught:
+                configFromEnvironment({variable: "1"})
+            self.assertEqual(caught.exception.code, message)
 
     def test_errors_name_the_variable(self) -> None:
         with self.assertRaises(SystemExit) as caught:

@@ -42,12 +42,13 @@ from responder.workers import (
 from .._server import (
     REPO,
     ServerProcess,
+    freePort,
     readAll,
     request,
     runningServer,
     twistdCommand,
 )
-from ..e2e.test_twistd import RESPONSE, assertCleanStop, freePort
+from ..e2e.test_twistd import RESPONSE, assertCleanStop
 from ..tls import writeCertificate
 
 LOOPBACK = "tcp:0:interface=127.0.0.1"
