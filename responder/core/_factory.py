@@ -96,7 +96,7 @@ class ResponderFactory(Factory[Protocol]):
             )
         self.rules: Rules | None = None
         if config.rules is not None:
-            self.rules = loadRules(config.rules)
+            self.rules = loadRules(config.rules, config.rulesOutsideFolder)
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
@@ -185,7 +185,7 @@ class ResponderFactory(Factory[Protocol]):
         if self.config.rules is None:
             return
         try:
-            rules = loadRules(self.config.rules)
+            rules = loadRules(self.config.rules, self.config.rulesOutsideFolder)
         except RulesError as e:
             self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
             return

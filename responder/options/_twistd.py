@@ -10,9 +10,9 @@ from typing import Any
 
 from twisted.python import usage
 
-from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
+from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig, unwrapProxy
 from ..rules import loadRules
-from ._endpoints import parseEndpoint
+from ._endpoints import loopback, parseEndpoint
 from ._parsers import (
     checked,
     choice,
@@ -28,7 +28,7 @@ from ._runner import resolveRequestLog, useJSONLog
 _DEFAULTS = ResponderConfig()
 
 
-def _checkRules(path: str) -> str:
+def _checkRules(path: str, outsideFolder: bool) -> str:
     """
     Load the rules file once to check it; return its absolute path, so a
     reload finds it whatever the working directory is by then.
@@ -36,7 +36,7 @@ def _checkRules(path: str) -> str:
     @raise ValueError: naming the file, line and reason.
     """
     absolute = os.path.abspath(path)
-    loadRules(absolute)
+    loadRules(absolute, outsideFolder)
     return absolute
 
 
@@ -132,8 +132,9 @@ class Options(usage.Options):
             "metrics",
             None,
             None,
-            "Endpoint to serve Prometheus metrics on at /metrics, such as "
-            "tcp:9100:interface=127.0.0.1. [default: none]",
+            "Endpoint to serve Prometheus metrics on at /metrics; a bare port "
+            "number listens on 127.0.0.1 only (tcp:9100:interface=0.0.0.0 for "
+            "every interface). [default: none]",
         ],
         parameter(
             "log-format",
@@ -159,8 +160,14 @@ class Options(usage.Options):
         ),
     ]
 
-    optFlags = [
+    optFlags: list[list[Any]] = [
         ["quiet", "q", "Do not log requests."],
+        [
+            "rules-outside-folder",
+            None,
+            "Let the rules file's response_file and greeting_file (or symlinks "
+            "to them) lead outside the rules file's folder.",
+        ],
         [
             "keep-alive",
             "k",
@@ -180,6 +187,7 @@ class Options(usage.Options):
         self["listen"] = []
         self["allow"] = []
         self["deny"] = []
+        self["trusted-proxy"] = []
 
     def opt_listen(self, endpoint: str) -> None:
         """Also listen on this port or endpoint; may be repeated."""
@@ -192,6 +200,10 @@ class Options(usage.Options):
     def opt_deny(self, network: str) -> None:
         """Refuse this network (CIDR, IPv4 or IPv6); may be repeated."""
         self["deny"].append(checked("deny", parseNetwork, network))
+
+    def opt_trusted_proxy(self, network: str) -> None:
+        """Trust PROXY headers only from this network (CIDR); may be repeated."""
+        self["trusted-proxy"].append(checked("trusted-proxy", parseNetwork, network))
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
@@ -223,10 +235,16 @@ class Options(usage.Options):
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
             checked("log-format", lambda _: useJSONLog(runner), "json")
+        endpoints = tuple(
+            endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
+        )
+        if self["trusted-proxy"] and not any(unwrapProxy(e)[0] for e in endpoints):
+            raise ValueError(
+                "--trusted-proxy: no haproxy: endpoint, so no PROXY header to trust"
+            )
+        metrics = self["metrics"]
         self.config = ResponderConfig(
-            endpoints=tuple(
-                endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
-            ),
+            endpoints=endpoints,
             response=checked("response", utf8, self["response"]),
             maxRequest=self["max-request"],
             timeout=self["timeout"],
@@ -244,11 +262,15 @@ class Options(usage.Options):
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             logFormat=self["log-format"],
-            rules=None if self["rules"] is None else _checkRules(self["rules"]),
-            metrics=(
+            rules=(
                 None
-                if self["metrics"] is None
-                else endpoint("metrics", self["metrics"])
+                if self["rules"] is None
+                else _checkRules(self["rules"], bool(self["rules-outside-folder"]))
+            ),
+            rulesOutsideFolder=bool(self["rules-outside-folder"]),
+            trustedProxies=tuple(self["trusted-proxy"]),
+            metrics=(
+                None if metrics is None else endpoint("metrics", loopback(metrics))
             ),
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner
