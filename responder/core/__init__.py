@@ -27,12 +27,24 @@ from ._host import Connection, ConnectionHost
 from ._keepalive import KeepAliveProtocol
 from ._listening import EndpointService, ListenFailed
 from ._protocol import ResponderProtocol
+from ._proxy import (
+    PROXY_MALFORMED,
+    PROXY_MISSING,
+    PROXY_UNTRUSTED,
+    ProxiedProtocol,
+    ProxyEndpoint,
+    ProxyWrappingFactory,
+    serverEndpoint,
+)
 from ._reactor import installedReactor
 from ._service import ResponderService, exitOnListenFailure, raiseFileLimit
 from ._stats import LATENCY_BUCKETS, LatencyHistogram, ResponderStats
 
 __all__ = [
     "LATENCY_BUCKETS",
+    "PROXY_MALFORMED",
+    "PROXY_MISSING",
+    "PROXY_UNTRUSTED",
     "REFUSED_BY_ACCESS",
     "REFUSED_BY_LIMIT",
     "REFUSED_BY_PEER_LIMIT",
@@ -47,6 +59,9 @@ __all__ = [
     "LatencyHistogram",
     "ListenFailed",
     "PeerCounts",
+    "ProxiedProtocol",
+    "ProxyEndpoint",
+    "ProxyWrappingFactory",
     "RefusalReporter",
     "ResponderFactory",
     "ResponderProtocol",
@@ -57,4 +72,5 @@ __all__ = [
     "hostOf",
     "installedReactor",
     "raiseFileLimit",
+    "serverEndpoint",
 ]

@@ -116,6 +116,15 @@ class ResponderFactory(Factory[Protocol]):
         busy = self.config.busyResponse
         return _Refused(None if busy is None else busy + b"\0")
 
+    def proxyRefused(self, reason: str, addr: IAddress) -> None:
+        """
+        A connection from C{addr} to a C{haproxy:} endpoint was refused for
+        C{reason} (see L{responder.core.ProxiedProtocol}): count it, and
+        log it with the other refusals.
+        """
+        self.stats.refusedByProxy += 1
+        self._admission.refused(reason, addr)
+
     def _serve(self) -> ResponderProtocol:
         protocol = self._protocolClass()
         protocol.factory = self

@@ -50,6 +50,9 @@ class ResponderStats:
     @ivar refusedByAccess: connections refused by C{allow}/C{deny}.
     @ivar refusedByLimit: connections refused by C{maxConnections} or
         C{maxPerIP}.
+    @ivar refusedByProxy: connections to a C{haproxy:} endpoint refused for
+        a missing or malformed PROXY header, or because the peer is not a
+        trusted proxy.
     @ivar bytesIn: request bytes received.
     @ivar bytesOut: response bytes written.
     @ivar latency: time from a complete request to its response written.
@@ -66,6 +69,7 @@ class ResponderStats:
     reset: int = 0
     refusedByAccess: int = 0
     refusedByLimit: int = 0
+    refusedByProxy: int = 0
     bytesIn: int = 0
     bytesOut: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)

@@ -72,9 +72,10 @@ class ResponderCollector:
         responses = CounterMetricFamily(
             "responder_responses",
             "Outcomes: requests answered; connections closed because their "
-            "deadline passed, refused by a connection limit or by the "
-            "allow/deny rules; reset before an answer, by the client or by a "
-            "rule; closed unanswered by a rule; left unanswered by a rule.",
+            "deadline passed, refused by a connection limit, by the "
+            "allow/deny rules or for their PROXY header; reset before an "
+            "answer, by the client or by a rule; closed unanswered by a "
+            "rule; left unanswered by a rule.",
             labels=["outcome"],
         )
         for outcome, count in (
@@ -82,6 +83,7 @@ class ResponderCollector:
             ("timed_out", stats.timedOut),
             ("refused_limit", stats.refusedByLimit),
             ("refused_access", stats.refusedByAccess),
+            ("refused_proxy", stats.refusedByProxy),
             ("reset", stats.reset + stats.resetByRule),
             ("closed", stats.closedByRule),
             ("unanswered", stats.unanswered),
