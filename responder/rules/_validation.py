@@ -332,9 +332,8 @@ class Validator:
                 # A name relative to the rules file stays in its folder; an
                 # absolute one, the operator's own choice, in the folder it
                 # names.  Either way a symlink cannot lead elsewhere.
-                target = confined(
-                    target, self.folder if target != Path(name) else target.parent
-                )
+                named = target.parent if Path(name).is_absolute() else self.folder
+                target = confined(target, named)
             return readFile(target)
         except Unreadable as e:
             where = "" if str(target) == name else f" ({_show(str(target))})"

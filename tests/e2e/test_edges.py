@@ -5,8 +5,11 @@ malformed PROXY headers.  Judged from the outside: what clients receive
 and what the server logs.  Every loop is bounded in count and time.
 """
 
+import shutil
 import socket
 import time
+
+import pytest
 
 from .._server import request, runningServer, twistdCommand
 
@@ -21,6 +24,9 @@ def _metricsPort(lines: list[str]) -> int:
     return int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
 
 
+@pytest.mark.skipif(
+    shutil.which("prlimit") is None, reason="prlimit is not installed (util-linux)"
+)
 def test_idle_scrapers_leave_descriptors_for_clients() -> None:
     """
     Under a limit of 64 open files, 200 idle connections to the metrics
