@@ -11,11 +11,16 @@ for them.
 
 from typing import TYPE_CHECKING
 
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorTime
 
 from .config import ResponderConfig
-from .core import EndpointService, ResponderFactory, ResponderService, installedReactor
+from .core import (
+    EndpointService,
+    ResponderFactory,
+    ResponderService,
+    installedReactor,
+    serverEndpoint,
+)
 
 if TYPE_CHECKING:
     from .workers import WorkerPoolService
@@ -39,7 +44,7 @@ def makeService(
     pooled = config.workers > 1
     server = ResponderService(factory, pooled=pooled)
     for description in config.endpoints:
-        endpoint = serverFromString(reactor, description)
+        endpoint = serverEndpoint(reactor, description)
         service = EndpointService(description, endpoint, factory)
         service.setServiceParent(server)  # type: ignore[no-untyped-call]
     top: ResponderService | WorkerPoolService = server

@@ -53,6 +53,13 @@ class ResponderConfig:
         C{None} for none.
     @ivar rules: path of a rules file (see L{responder.rules}) choosing
         answers and faults by request, or C{None}.
+    @ivar rulesOutsideFolder: let the rules file's response and greeting
+        files, and symlinks to them, lead outside its folder.
+    @ivar trustedProxies: behind C{haproxy:}, the networks whose PROXY
+        headers are believed; a connection from elsewhere is refused, and
+        C{allow}, C{deny} and C{maxPerIP} apply to the client address the
+        header reports.  Empty: every peer may send a header, and limits
+        apply to the address that connected.
     @ivar logFormat: C{"text"} or C{"json"}, for request lines written
         straight to stdout (and, through the runner, for every log line).
     @ivar requestLog: C{"twisted"} to log each request as a
@@ -82,3 +89,5 @@ class ResponderConfig:
     metrics: str | None = None
     logFormat: str = "text"
     rules: str | None = None
+    rulesOutsideFolder: bool = False
+    trustedProxies: tuple[Network, ...] = ()

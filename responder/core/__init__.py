@@ -28,6 +28,15 @@ from ._host import Connection, ConnectionHost
 from ._keepalive import KeepAliveProtocol
 from ._listening import EndpointService, ListenFailed
 from ._protocol import ResponderProtocol
+from ._proxy import (
+    PROXY_MALFORMED,
+    PROXY_MISSING,
+    PROXY_UNTRUSTED,
+    ProxiedProtocol,
+    ProxyEndpoint,
+    ProxyWrappingFactory,
+    serverEndpoint,
+)
 from ._reactor import installedReactor
 from ._service import (
     ResponderService,
@@ -39,6 +48,9 @@ from ._stats import LATENCY_BUCKETS, LatencyHistogram, ResponderStats
 
 __all__ = [
     "LATENCY_BUCKETS",
+    "PROXY_MALFORMED",
+    "PROXY_MISSING",
+    "PROXY_UNTRUSTED",
     "REFUSED_BY_ACCESS",
     "REFUSED_BY_LIMIT",
     "REFUSED_BY_PEER_LIMIT",
@@ -53,6 +65,9 @@ __all__ = [
     "LatencyHistogram",
     "ListenFailed",
     "PeerCounts",
+    "ProxiedProtocol",
+    "ProxyEndpoint",
+    "ProxyWrappingFactory",
     "RefusalReporter",
     "ResponderFactory",
     "ResponderProtocol",
@@ -64,5 +79,6 @@ __all__ = [
     "hostOf",
     "installedReactor",
     "raiseFileLimit",
+    "serverEndpoint",
     "useMonotonicClock",
 ]

@@ -157,8 +157,15 @@ class Admission:
         """
         reason = self._reason(addr, openNow)
         if reason is not None:
-            self._refusals.refused(reason, describeAddress(addr))
+            self.refused(reason, addr)
         return reason
+
+    def refused(self, reason: str, addr: IAddress) -> None:
+        """
+        Log that a connection from C{addr} was refused for C{reason}, with
+        the other refusals: once, then in summaries.
+        """
+        self._refusals.refused(reason, describeAddress(addr))
 
     def _reason(self, addr: IAddress, openNow: int) -> str | None:
         config = self._config

@@ -103,7 +103,7 @@ class ResponderFactory(Factory[Protocol]):
             )
         self.rules: Rules | None = None
         if config.rules is not None:
-            self.rules = loadRules(config.rules)
+            self.rules = loadRules(config.rules, config.rulesOutsideFolder)
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
@@ -163,6 +163,15 @@ class ResponderFactory(Factory[Protocol]):
         self.stats.refusedByLimit += 1
         busy = self.config.busyResponse
         return _Refused(None if busy is None else busy + b"\0")
+
+    def proxyRefused(self, reason: str, addr: IAddress) -> None:
+        """
+        A connection from C{addr} to a C{haproxy:} endpoint was refused for
+        C{reason} (see L{responder.core.ProxiedProtocol}): count it, and
+        log it with the other refusals.
+        """
+        self.stats.refusedByProxy += 1
+        self._admission.refused(reason, addr)
 
     def _serve(self) -> ResponderProtocol:
         protocol = self._protocolClass()
@@ -233,7 +242,7 @@ class ResponderFactory(Factory[Protocol]):
         if self.config.rules is None:
             return
         try:
-            rules = loadRules(self.config.rules)
+            rules = loadRules(self.config.rules, self.config.rulesOutsideFolder)
         except RulesError as e:
             self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
             return

@@ -54,6 +54,9 @@ class ResponderStats:
     @ivar refusedByAccess: connections refused by C{allow}/C{deny}.
     @ivar refusedByLimit: connections refused by C{maxConnections} or
         C{maxPerIP}.
+    @ivar refusedByProxy: connections to a C{haproxy:} endpoint refused for
+        a missing or malformed PROXY header, or because the peer is not a
+        trusted proxy.
     @ivar bytesIn: request bytes received.
     @ivar bytesOut: response bytes written.
     @ivar logDropped: request lines dropped because the log could not take
@@ -73,6 +76,7 @@ class ResponderStats:
     probes: int = 0
     refusedByAccess: int = 0
     refusedByLimit: int = 0
+    refusedByProxy: int = 0
     bytesIn: int = 0
     bytesOut: int = 0
     logDropped: int = 0

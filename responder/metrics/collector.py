@@ -70,9 +70,9 @@ class ResponderCollector:
         responses = CounterMetricFamily(
             "responder_responses",
             "Outcomes: requests answered; connections closed because their "
-            "deadline passed, refused by a connection limit or by the "
-            "allow/deny rules; reset after a request began and before its answer, "
-            "by the client or by a "
+            "deadline passed, refused by a connection limit, by the "
+            "allow/deny rules or for their PROXY header; reset after a "
+            "request began and before its answer, by the client or by a "
             "rule; closed unanswered by a rule; left unanswered by a rule.",
             labels=["outcome"],
         )
@@ -81,6 +81,7 @@ class ResponderCollector:
             ("timed_out", stats.timedOut),
             ("refused_limit", stats.refusedByLimit),
             ("refused_access", stats.refusedByAccess),
+            ("refused_proxy", stats.refusedByProxy),
             ("reset", stats.reset + stats.resetByRule),
             ("closed", stats.closedByRule),
             ("unanswered", stats.unanswered),

@@ -75,6 +75,19 @@ def _checkTLSInstalled(text: str) -> None:
         ) from None
 
 
+def loopback(text: str) -> str:
+    """
+    A bare port number as a TCP endpoint on 127.0.0.1 alone; any other
+    description as it is.  For the metrics endpoint, which tells about the
+    server and is meant for a scraper on the same machine unless the
+    operator says otherwise.
+    """
+    number = text.strip()
+    if number.isdigit() and int(number) <= 65535:
+        return f"tcp:{number}:interface=127.0.0.1"
+    return text
+
+
 def parseEndpoint(text: str, backlog: int) -> str:
     """
     Turn a port number or endpoint description into a checked endpoint

@@ -4,7 +4,8 @@ containers.
 
 Each variable is the long option's name in upper case with C{RESPONDER_}
 in front and dashes as underscores: C{RESPONDER_PORT}, C{RESPONDER_MAX_REQUEST},
-... .  Options that may be repeated (C{--listen}, C{--allow}, C{--deny}) take
+... .  Options that may be repeated (C{--listen}, C{--allow}, C{--deny},
+C{--trusted-proxy}) take
 a list separated by spaces or commas; flags (C{--quiet}) take 1/true/yes/on,
 or 0/false/no/off or nothing.  The variables are turned into command-line
 arguments and parsed by L{responder.options.Options}, so both ways in accept and
@@ -32,7 +33,7 @@ def configFromEnvironment(environ: Mapping[str, str]) -> ResponderConfig:
     """
     options = Options()
     flags = {long for long, short, doc in options.optFlags}
-    repeatable = {"listen", "allow", "deny"}
+    repeatable = {"listen", "allow", "deny", "trusted-proxy"}
     parameters = {row[0] for row in options.optParameters} | repeatable
     argv: list[str] = []
     variables: dict[str, str] = {}

@@ -11,9 +11,9 @@ from typing import Any
 from twisted.python import usage
 
 from .._version import __version__, distributionVersion
-from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
+from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig, unwrapProxy
 from ..rules import loadRules
-from ._endpoints import parseEndpoint
+from ._endpoints import loopback, parseEndpoint
 from ._parsers import (
     checked,
     choice,
@@ -34,7 +34,7 @@ from ._runner import (
 _DEFAULTS = ResponderConfig()
 
 
-def _checkRules(path: str) -> str:
+def _checkRules(path: str, outsideFolder: bool) -> str:
     """
     Load the rules file once to check it; return its absolute path, so a
     reload finds it whatever the working directory is by then.
@@ -42,7 +42,7 @@ def _checkRules(path: str) -> str:
     @raise ValueError: naming the file, line and reason.
     """
     absolute = os.path.abspath(path)
-    loadRules(absolute)
+    loadRules(absolute, outsideFolder)
     return absolute
 
 
@@ -138,8 +138,9 @@ class Options(usage.Options):
             "metrics",
             None,
             None,
-            "Endpoint to serve Prometheus metrics on at /metrics, such as "
-            "tcp:9100:interface=127.0.0.1. [default: none]",
+            "Endpoint to serve Prometheus metrics on at /metrics; a bare port "
+            "number listens on 127.0.0.1 only (tcp:9100:interface=0.0.0.0 for "
+            "every interface). [default: none]",
         ],
         parameter(
             "log-format",
@@ -179,8 +180,14 @@ class Options(usage.Options):
         ),
     ]
 
-    optFlags = [
+    optFlags: list[list[Any]] = [
         ["quiet", "q", "Do not log requests."],
+        [
+            "rules-outside-folder",
+            None,
+            "Let the rules file's response_file and greeting_file (or symlinks "
+            "to them) lead outside the rules file's folder.",
+        ],
         [
             "keep-alive",
             "k",
@@ -200,6 +207,7 @@ class Options(usage.Options):
         self["listen"] = []
         self["allow"] = []
         self["deny"] = []
+        self["trusted-proxy"] = []
 
     def opt_listen(self, endpoint: str) -> None:
         """Also listen on this port or endpoint; may be repeated."""
@@ -217,6 +225,10 @@ class Options(usage.Options):
         """Print responder's version and Twisted's, and exit."""
         print(f"responder {__version__} (Twisted {distributionVersion('twisted')})")
         raise SystemExit(0)
+
+    def opt_trusted_proxy(self, network: str) -> None:
+        """Trust PROXY headers only from this network (CIDR); may be repeated."""
+        self["trusted-proxy"].append(checked("trusted-proxy", parseNetwork, network))
 
     def parseOptions(self, options: Sequence[str] | None = None) -> None:
         """
@@ -251,10 +263,16 @@ class Options(usage.Options):
         else:
             useStdoutText(runner)
         dropForegroundPidFile(runner)
+        endpoints = tuple(
+            endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
+        )
+        if self["trusted-proxy"] and not any(unwrapProxy(e)[0] for e in endpoints):
+            raise ValueError(
+                "--trusted-proxy: no haproxy: endpoint, so no PROXY header to trust"
+            )
+        metrics = self["metrics"]
         self.config = ResponderConfig(
-            endpoints=tuple(
-                endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
-            ),
+            endpoints=endpoints,
             response=checked("response", utf8, self["response"]),
             maxRequest=self["max-request"],
             timeout=self["timeout"],
@@ -274,11 +292,15 @@ class Options(usage.Options):
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             logFormat=self["log-format"],
-            rules=None if self["rules"] is None else _checkRules(self["rules"]),
-            metrics=(
+            rules=(
                 None
-                if self["metrics"] is None
-                else endpoint("metrics", self["metrics"])
+                if self["rules"] is None
+                else _checkRules(self["rules"], bool(self["rules-outside-folder"]))
+            ),
+            rulesOutsideFolder=bool(self["rules-outside-folder"]),
+            trustedProxies=tuple(self["trusted-proxy"]),
+            metrics=(
+                None if metrics is None else endpoint("metrics", loopback(metrics))
             ),
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner

@@ -24,13 +24,19 @@ Keys of a C{[[rule]]}:
 
   - exactly one match key: C{equals} or C{equals_hex} (the request is
     exactly these bytes), C{prefix} or C{prefix_hex} (the request starts
-    with them; C{prefix = ""} matches every request), or C{regex} (a Python
-    regular expression, compiled as a bytes pattern from the UTF-8 of the
-    text and searched for anywhere in the request with C{re.search}: anchor
-    it with C{\\A} and C{\\Z} to match the whole request).
+    with them; C{prefix = ""} matches every request), or C{regex} (a
+    regular expression for RE2, which matches in linear time, compiled as
+    a bytes pattern from the UTF-8 of the text and searched for anywhere
+    in the request: anchor it with C{\\A} and C{\\Z} to match the whole
+    request; no backreferences or lookaround).
   - exactly one of C{response} (UTF-8 text), C{response_hex} or
     C{response_file} (a path, relative to the folder of the rules file;
     read when the rules are loaded) -- unless the rule has a C{fault}.
+    C{response_file} and C{greeting_file} must stay, symlinks followed,
+    inside the folder they are named from (unless C{loadRules} is told
+    C{outsideFolder}), and never on a special file system such as
+    C{/proc}; rules that arrive over a network are parsed with
+    C{parseRules(..., allowFiles=False)}, which refuses both keys.
   - C{terminator}: text appended to the response; defaults to the
     file's C{terminator}, itself one NUL by default; C{""} for none.
   - C{delay}: seconds to wait before answering (or before closing, with
@@ -47,8 +53,8 @@ NUL (or the keep-alive delimiter), at most C{--max-request} of them.
 
 This package is only the parsing, checking and matching; it uses no
 Twisted: the model and matching (C{_model}), reading files (C{_files}),
-loading (C{_loading}), checking (C{_validation}) and the TOML line scanner
-(C{_keylines}) are apart.
+loading (C{_loading}), checking (C{_validation}), the regex engine
+(C{_regex}) and the TOML line scanner (C{_keylines}) are apart.
 
 A bad file raises L{RulesError}, whose message is one line,
 C{FILE:LINE: reason}.

@@ -15,12 +15,15 @@ from ._model import Rules, RulesError
 from ._validation import Validator
 
 
-def loadRules(path: str | os.PathLike[str]) -> Rules:
+def loadRules(path: str | os.PathLike[str], outsideFolder: bool = False) -> Rules:
     """
     Read and check the rules file at C{path}.
 
     Response files are named relative to the rules file's folder, and are
     read now: loading the file again (on C{SIGHUP}) picks up changes.
+
+    @param outsideFolder: let response and greeting files (or the symlinks
+        that name them) lead outside the folder they are named from.
 
     @raise RulesError: if the file cannot be read, is not TOML, or breaks a
         rule; its message names the file and line.
@@ -36,16 +39,29 @@ def loadRules(path: str | os.PathLike[str]) -> Rules:
         line = data.count(b"\n", 0, e.start) + 1
         bad = data[e.start]
         raise RulesError(source, line, f"not UTF-8 text (byte 0x{bad:02x})") from None
-    return parseRules(text, source, Path(source).absolute().parent)
+    folder = Path(source).absolute().parent
+    return parseRules(text, source, folder, outsideFolder=outsideFolder)
 
 
-def parseRules(text: str, source: str, folder: Path | None = None) -> Rules:
+def parseRules(
+    text: str,
+    source: str,
+    folder: Path | None = None,
+    *,
+    allowFiles: bool = True,
+    outsideFolder: bool = False,
+) -> Rules:
     """
     Check the rules file text C{text}.
 
     @param source: the file's name, for error messages and L{Rules.source}.
     @param folder: where relative C{response_file} and C{greeting_file}
         paths start; by default the folder of C{source}.
+    @param allowFiles: whether C{response_file} and C{greeting_file} may
+        read files at all.  Rules that arrive over a network must say
+        C{False}: whoever sends them could otherwise read any file the
+        server can.
+    @param outsideFolder: see L{loadRules}.
 
     @raise RulesError: if C{text} is not TOML or breaks a rule; its message
         names C{source} and the line.
@@ -61,7 +77,7 @@ def parseRules(text: str, source: str, folder: Path | None = None) -> Rules:
         raise RulesError(source, None, "invalid TOML: nested too deeply") from None
     if folder is None:
         folder = Path(source).absolute().parent
-    return Validator(text, source, folder).parse(data)
+    return Validator(text, source, folder, allowFiles, outsideFolder).parse(data)
 
 
 def _syntaxError(error: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:

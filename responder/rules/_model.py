@@ -6,12 +6,12 @@ plain data that the protocol asks for the first rule matching a request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..escaping import escapeRequest, escapeText
+from ._regex import compileRegex
 
 Action = Literal["answer", "close", "reset", "never"]
 MatchKind = Literal["equals", "prefix", "regex"]
@@ -45,7 +45,8 @@ class Rule:
     @ivar kind: how C{pattern} is matched: the whole request C{"equals"} it,
         the request starts with it (C{"prefix"}), or it is a regular
         expression found somewhere in the request (C{"regex"}).
-    @ivar pattern: the bytes to compare, or the regular expression.
+    @ivar pattern: the bytes to compare, or the regular expression (run by
+        RE2, in time linear in the request: see L{compileRegex}).
     @ivar action: C{"answer"} with C{response}; C{"close"} the connection
         without answering; C{"reset"} it (abort, so the peer sees a TCP
         reset); or C{"never"} answer and leave it open.
@@ -83,7 +84,7 @@ class Rule:
                 return request.startswith(pattern)
 
         else:
-            test = re.compile(pattern).search
+            test = compileRegex(pattern)
         object.__setattr__(self, "_test", test)
 
     def matches(self, request: bytes) -> bool:

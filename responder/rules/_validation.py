@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import NoReturn
 
-from ._files import Unreadable, readFile
+from ._files import Unreadable, confined, readFile
 from ._keylines import KeyLines, KeyPath
 from ._model import Action, MatchKind, Rule, Rules, RulesError
+from ._regex import RegexError, compileRegex
 
 _NUL = b"\0"
 _FAULTS: dict[str, Action] = {"close": "close", "reset": "reset", "never": "never"}
@@ -77,9 +77,18 @@ class Validator:
     at the line to blame.
     """
 
-    def __init__(self, text: str, source: str, folder: Path) -> None:
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        folder: Path,
+        allowFiles: bool = True,
+        outsideFolder: bool = False,
+    ) -> None:
         self.source = source
         self.folder = folder
+        self.allowFiles = allowFiles
+        self.outsideFolder = outsideFolder
         self.lines = KeyLines(text)
 
     def fail(self, path: KeyPath, reason: str) -> NoReturn:
@@ -197,12 +206,13 @@ class Validator:
         if key == "regex":
             pattern = self.text(table, key, path, what)
             try:
-                re.compile(pattern)
-            except re.error as e:
+                compileRegex(pattern)
+            except RegexError as e:
                 self.fail(
                     (*path, key),
                     f"{what}regex {_show(table[key])} is not a valid regular"
-                    f" expression: {e}",
+                    f" expression: {e} (rules use RE2, which matches in linear"
+                    " time: no backreferences or lookaround)",
                 )
             return "regex", pattern
         kind = "equals" if key.startswith("equals") else "prefix"
@@ -308,11 +318,22 @@ class Validator:
     def file(
         self, table: Mapping[str, object], key: str, path: KeyPath, what: str
     ) -> bytes:
+        if not self.allowFiles:
+            self.fail(
+                (*path, key),
+                f"{what}{key} is not allowed here: these rules may not read files",
+            )
         name = self.string(table, key, path, what)
         if not name:
             self.fail((*path, key), f"{what}{key} is empty")
         target = self.folder / name
         try:
+            if not self.outsideFolder:
+                # A name relative to the rules file stays in its folder; an
+                # absolute one, the operator's own choice, in the folder it
+                # names.  Either way a symlink cannot lead elsewhere.
+                named = target.parent if Path(name).is_absolute() else self.folder
+                target = confined(target, named)
             return readFile(target)
         except Unreadable as e:
             where = "" if str(target) == name else f" ({_show(str(target))})"

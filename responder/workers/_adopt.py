@@ -7,7 +7,6 @@ import socket
 from typing import cast
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import (
     IListeningPort,
     IOpenSSLServerConnectionCreator,
@@ -20,6 +19,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import ServerFactory
 from twisted.python.failure import Failure
 
+from ..core import serverEndpoint
 from ._spec import SharedSocket
 
 
@@ -49,7 +49,7 @@ class AdoptedSocket:
         @raise SystemExit: with a one-line message, if it cannot be adopted.
         """
         failures: list[Failure] = []
-        endpoint = serverFromString(self, self.shared.description)
+        endpoint = serverEndpoint(self, self.shared.description)
         endpoint.listen(factory).addErrback(failures.append)
         if failures:
             reason = failures[0].getErrorMessage()

@@ -27,6 +27,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 
 from responder import ResponderConfig, ResponderFactory, ask
+from responder.core import serverEndpoint
 
 from ..tls import writeCertificate
 
@@ -50,9 +51,8 @@ class Server:
     async def start(self) -> IListeningPort:
         from twisted.internet import reactor
 
-        self.port = await serverFromString(reactor, self.description).listen(
-            self.factory
-        )
+        # Built as responder builds its endpoints: haproxy: by its own wrapper.
+        self.port = await serverEndpoint(reactor, self.description).listen(self.factory)
         return self.port
 
     async def request(
@@ -189,6 +189,24 @@ async def test_proxy_protocol_v1(servers: list[Server]) -> None:
     response = await server.request(f"tcp:127.0.0.1:{port}", header + b"hello\0")
     assert response == RESPONSE
     assert server.logged() == ["203.0.113.9:5555 hello"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_protocol_half_close(servers: list[Server]) -> None:
+    """
+    Behind a proxy, a client that sends its header and half-closes without
+    a request gets the answer to an empty request, as without a proxy; and
+    as without a proxy, sending nothing makes it a probe, counted rather
+    than logged.
+    """
+    server = Server("haproxy:tcp:0:interface=127.0.0.1")
+    servers.append(server)
+    port = (await server.start()).getHost().port  # type: ignore[attr-defined]
+    header = f"PROXY TCP4 203.0.113.9 127.0.0.1 5555 {port}\r\n".encode()
+    response = await server.request(f"tcp:127.0.0.1:{port}", header, halfClose=True)
+    assert response == RESPONSE
+    assert server.logged() == []
+    assert server.factory.stats.probes == 1
 
 
 @pytest_twisted.ensureDeferred

@@ -682,14 +682,14 @@ class ErrorTests(SynchronousTestCase):
 
     def test_invalid_regex_quoted_printably(self) -> None:
         """
-        re's message quotes the pattern raw; control and line-breaking
+        RE2's message quotes the pattern raw; control and line-breaking
         characters in it are escaped in the error.
         """
         error = self.assertRulesError(
-            rule('regex = "(?P\\u001b[2J\\u0085x\\u2028y"'),
+            rule('regex = "[\\u001b[2J\\u0085x\\u2028y"'),
             2,
-            "regex '(?P\\x1b[2J\\x85x\\u2028y' is not a valid regular expression",
-            "unknown extension ?P\\x1b at position 1",
+            "regex '[\\x1b[2J\\x85x\\u2028y' is not a valid regular expression",
+            "missing ]: [\\x1b[2J\\u0085x\\u2028y",
         )
         self.assertTrue(str(error).isprintable(), str(error))
 
