@@ -45,6 +45,9 @@ class ResponderConfig:
     @ivar delimiter: the byte that ends a request: the one request of a
         connection is cut there, and in keep-alive mode it separates them.
     @ivar workers: processes serving the same listening sockets.
+    @ivar workerTimeout: seconds a worker may go without a heartbeat (its
+        reactor blocked, or the process stopped) before it is killed and
+        replaced; also how long it has to become ready.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
     @ivar rules: path of a rules file (see L{responder.rules}) choosing
@@ -73,6 +76,7 @@ class ResponderConfig:
     keepAlive: bool = False
     delimiter: bytes = b"\0"
     workers: int = 1
+    workerTimeout: float = 10.0
     metrics: str | None = None
     logFormat: str = "text"
     rules: str | None = None

@@ -121,6 +121,13 @@ class Options(usage.Options):
             "Processes serving the same listening sockets.",
             positiveInt,
         ),
+        parameter(
+            "worker-timeout",
+            _DEFAULTS.workerTimeout,
+            "Seconds a worker may go without a heartbeat (stuck) or take to "
+            "start before it is killed and replaced.",
+            positiveSeconds,
+        ),
         [
             "rules",
             None,
@@ -243,6 +250,7 @@ class Options(usage.Options):
             keepAlive=bool(self["keep-alive"]),
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
+            workerTimeout=self["worker-timeout"],
             logFormat=self["log-format"],
             rules=None if self["rules"] is None else _checkRules(self["rules"]),
             metrics=(

@@ -16,8 +16,10 @@ lets its open connections finish for up to the drain timeout and exits;
 one that has not exited a few seconds after that is killed.
 """
 
+import os
 import shutil
 import socket
+import sys
 import tempfile
 from typing import cast
 
@@ -26,6 +28,7 @@ from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import (
     IAddress,
+    IReactorCore,
     IReactorFDSet,
     IReactorTime,
     IReadDescriptor,
@@ -90,6 +93,8 @@ class WorkerPoolService(MultiService):
         # Each worker writes its counters here; the metrics endpoint adds
         # them up at each scrape (see responder._metrics).
         self.metricsDirectory: str | None = None
+        #: Why the pool gave up, if it did.
+        self.failed: str | None = None
         if server.config.metrics is not None:
             self.metricsDirectory = tempfile.mkdtemp(prefix="responder-metrics-")
 
@@ -159,7 +164,24 @@ class WorkerPoolService(MultiService):
         not this process.  Each logs the outcome.
         """
         for worker in self.workers:
-            worker.signal("HUP")
+            worker.hangup()
+
+    def fail(self, reason: str) -> None:
+        """
+        Give up: a worker keeps failing before it is ready (see
+        L{WorkerSlot}), so the pool cannot serve as configured.  Say why in
+        one line, stop the other workers as for SIGTERM, and exit with
+        status 1, so that a supervisor (systemd, Kubernetes) sees a failure,
+        not a clean stop.  twistd has no exit status of its own to set: the
+        exit happens once the reactor has stopped the services.
+        """
+        if self.failed is not None:
+            return
+        self.failed = reason
+        self.log.critical("responder: {reason}", reason=reason)
+        core = cast(IReactorCore, self.reactor)
+        core.addSystemEventTrigger("after", "shutdown", _exitFailed)
+        core.stop()
 
     def stopService(self) -> Deferred[None]:
         self._hangup.uninstall()
@@ -173,3 +195,13 @@ class WorkerPoolService(MultiService):
         await gatherResults([worker.stop() for worker in self.workers])
         if self.metricsDirectory is not None:
             shutil.rmtree(self.metricsDirectory, ignore_errors=True)
+
+
+def _exitFailed() -> None:
+    """
+    Exit with status 1 once the reactor has stopped, flushing what was
+    written.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)

@@ -20,6 +20,13 @@ SHAREABLE = frozenset({"tcp", "tcp6", "unix", "ssl", "systemd"})
 #: standard input, output and error; the others follow in order.
 FIRST_SOCKET_FD = 3
 
+#: What a worker tells the parent on its standard error, each on a line of
+#: its own (a record separator first, which no traceback line starts
+#: with): that it is ready (it serves, and a SIGHUP would reload rather
+#: than kill it), and then, from its reactor, that it is alive.
+READY = b"\x1eready"
+ALIVE = b"\x1ealive"
+
 
 def configToJSON(config: ResponderConfig) -> dict[str, Any]:
     """
@@ -118,6 +125,7 @@ class WorkerSpec:
     @ivar parent: the parent's pid; a worker whose parent has gone stops.
     @ivar metricsDirectory: where the worker writes its counters for the
         parent's metrics endpoint, or C{None} without one.
+    @ivar heartbeat: seconds between the worker's L{ALIVE} messages.
     """
 
     number: int
@@ -125,6 +133,7 @@ class WorkerSpec:
     config: ResponderConfig
     sockets: tuple[SharedSocket, ...]
     metricsDirectory: str | None = None
+    heartbeat: float = 1.0
 
     def toJSON(self) -> bytes:
         return json.dumps(
@@ -134,6 +143,7 @@ class WorkerSpec:
                 "config": configToJSON(self.config),
                 "sockets": [asdict(shared) for shared in self.sockets],
                 "metricsDirectory": self.metricsDirectory,
+                "heartbeat": self.heartbeat,
             }
         ).encode()
 
@@ -146,4 +156,5 @@ class WorkerSpec:
             config=configFromJSON(values["config"]),
             sockets=tuple(SharedSocket(**shared) for shared in values["sockets"]),
             metricsDirectory=values["metricsDirectory"],
+            heartbeat=values["heartbeat"],
         )

@@ -37,7 +37,7 @@ from ..core import ResponderFactory, describeAddress
 from ..logs import JSONLogObserver, StreamRequestLog
 from ..metrics import StatsSnapshotWriter
 from ._adopt import AdoptedSocket
-from ._spec import WorkerSpec
+from ._spec import ALIVE, READY, WorkerSpec
 
 
 class WorkerService(Service):
@@ -84,6 +84,11 @@ class WorkerService(Service):
         if self._snapshots is not None:
             self._snapshots.startService()
         self._watchdog.start(1.0, now=False)
+        # main() handles SIGHUP by now: the parent may send one.  Told
+        # before the "ready" line, so that whoever sees that line and then
+        # kills this worker finds the parent knew it was ready: the parent
+        # reads this pipe to its end before it sees the process end.
+        tell(READY)
         self.log.info(
             "worker {number} (pid {pid}) ready: serving {addresses}",
             number=self.spec.number,
@@ -181,6 +186,15 @@ def beginLogging(config: ResponderConfig) -> None:
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
 
+def tell(message: bytes) -> None:
+    """
+    Tell the parent C{message} on standard error (see L{READY}); from the
+    reactor, so a blocked reactor says nothing and the parent replaces the
+    worker.
+    """
+    os.write(2, message + b"\n")
+
+
 def main() -> None:
     spec = WorkerSpec.fromJSON(sys.stdin.buffer.read())
     from twisted.internet import reactor
@@ -205,6 +219,9 @@ def main() -> None:
         lambda number, frame: threads.callFromThread(service.factory.reloadRules),
     )
     service.startService()
+    heartbeat = LoopingCall(tell, ALIVE)
+    heartbeat.clock = cast(IReactorTime, reactor)
+    heartbeat.start(spec.heartbeat, now=False)
     core = cast(PosixReactorBase, reactor)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
     core.run(installSignalHandlers=False)
