@@ -17,10 +17,8 @@ one that has not exited a few seconds after that is killed.
 """
 
 import os
-import shutil
 import socket
 import sys
-import tempfile
 from typing import cast
 
 from twisted.application.service import MultiService
@@ -42,7 +40,7 @@ from ..core import (
     ResponderFactory,
     ResponderService,
 )
-from ..metrics import Snapshot, StatsSource
+from ..metrics import SharedStatsTable, StatsSource
 from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
 from ._supervisor import WorkerSlot
 
@@ -90,13 +88,14 @@ class WorkerPoolService(MultiService):
         self.workers: list[WorkerSlot] = []
         self.sockets: tuple[SharedSocket, ...] = ()
         self.childFDs: dict[int, int] = {}
-        # Each worker writes its counters here; the metrics endpoint adds
-        # them up at each scrape (see responder._metrics).
-        self.metricsDirectory: str | None = None
+        # Each worker counts in its slot of a table of shared memory; the
+        # metrics endpoint adds them up at each scrape.
+        self.statsTable: SharedStatsTable | None = None
+        self.statsFD: int | None = None
         #: Why the pool gave up, if it did.
         self.failed: str | None = None
         if server.config.metrics is not None:
-            self.metricsDirectory = tempfile.mkdtemp(prefix="responder-metrics-")
+            self.statsTable = SharedStatsTable(server.config.workers)
 
     @property
     def config(self) -> ResponderConfig:
@@ -138,25 +137,23 @@ class WorkerPoolService(MultiService):
                 SharedSocket(fd, family, workerDescription(endpoint.description))
             )
         self.sockets = tuple(shared)
+        if self.statsTable is not None:
+            self.statsFD = FIRST_SOCKET_FD + len(shared)
+            self.childFDs[self.statsFD] = self.statsTable.fileno()
         self.workers = [WorkerSlot(self, n) for n in range(1, self.config.workers + 1)]
         for worker in self.workers:
             worker.start()
 
     def statsSource(self) -> StatsSource:
         """
-        The workers' counters, from the files they write: those of workers
-        that have exited still count, their open connections do not.
+        The workers' counters, from the memory they count in: those of
+        workers that have exited still count, their open connections do
+        not.
         """
-        from ..metrics import readSnapshots
-
-        directory = self.metricsDirectory
-        assert directory is not None
-
-        def snapshots() -> list[Snapshot]:
-            alive = {slot.process.pid for slot in self.workers if slot.process}
-            return readSnapshots(directory, alive=alive, log=self.log)
-
-        return snapshots
+        assert self.statsTable is not None
+        return self.statsTable.source(
+            lambda: [slot.process is not None for slot in self.workers]
+        )
 
     def reload(self) -> None:
         """
@@ -193,8 +190,8 @@ class WorkerPoolService(MultiService):
         # instead of waiting in a queue that nobody accepts from.
         await super().stopService()  # type: ignore[no-untyped-call]
         await gatherResults([worker.stop() for worker in self.workers])
-        if self.metricsDirectory is not None:
-            shutil.rmtree(self.metricsDirectory, ignore_errors=True)
+        if self.statsTable is not None:
+            self.statsTable.close()
 
 
 def _exitFailed() -> None:

@@ -123,8 +123,9 @@ class WorkerSpec:
     @ivar number: 1 to N.  A restarted worker keeps its number, which its
         log lines show, as in C{[responder.w2#info]}.
     @ivar parent: the parent's pid; a worker whose parent has gone stops.
-    @ivar metricsDirectory: where the worker writes its counters for the
-        parent's metrics endpoint, or C{None} without one.
+    @ivar statsFD: the descriptor of the parent's shared counters (see
+        L{responder.metrics.SharedStatsTable}) in the worker, which counts
+        in its slot there; C{None} without a metrics endpoint.
     @ivar heartbeat: seconds between the worker's L{ALIVE} messages.
     """
 
@@ -132,7 +133,7 @@ class WorkerSpec:
     parent: int
     config: ResponderConfig
     sockets: tuple[SharedSocket, ...]
-    metricsDirectory: str | None = None
+    statsFD: int | None = None
     heartbeat: float = 1.0
 
     def toJSON(self) -> bytes:
@@ -142,7 +143,7 @@ class WorkerSpec:
                 "parent": self.parent,
                 "config": configToJSON(self.config),
                 "sockets": [asdict(shared) for shared in self.sockets],
-                "metricsDirectory": self.metricsDirectory,
+                "statsFD": self.statsFD,
                 "heartbeat": self.heartbeat,
             }
         ).encode()
@@ -155,6 +156,6 @@ class WorkerSpec:
             parent=values["parent"],
             config=configFromJSON(values["config"]),
             sockets=tuple(SharedSocket(**shared) for shared in values["sockets"]),
-            metricsDirectory=values["metricsDirectory"],
+            statsFD=values["statsFD"],
             heartbeat=values["heartbeat"],
         )

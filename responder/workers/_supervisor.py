@@ -27,14 +27,15 @@ class Pool(Protocol):
     What a slot needs of the pool it belongs to (the pool's module knows
     slots, not the other way round).
 
-    @ivar childFDs: the listening sockets' descriptors in the parent, by
-        the descriptor each has in a worker.
+    @ivar childFDs: the listening sockets' descriptors in the parent (and
+        the shared counters'), by the descriptor each has in a worker.
+    @ivar statsFD: the shared counters' descriptor in a worker, if any.
     """
 
     reactor: IReactorTime
     sockets: tuple[SharedSocket, ...]
     childFDs: dict[int, int]
-    metricsDirectory: str | None
+    statsFD: int | None
     log: Logger
     running: bool | int
 
@@ -129,7 +130,7 @@ class WorkerSlot:
             os.getpid(),
             pool.config,
             pool.sockets,
-            pool.metricsDirectory,
+            pool.statsFD,
             heartbeat=min(1.0, pool.config.workerTimeout / 4),
         )
         protocol.transport.write(spec.toJSON())

@@ -35,7 +35,7 @@ from twisted.logger import (
 from ..config import ResponderConfig
 from ..core import ResponderFactory, describeAddress
 from ..logs import JSONLogObserver, StreamRequestLog
-from ..metrics import StatsSnapshotWriter
+from ..metrics import SharedStats, attachStats
 from ._adopt import AdoptedSocket
 from ._spec import ALIVE, READY, WorkerSpec
 
@@ -61,7 +61,12 @@ class WorkerService(Service):
         self.reactor = reactor
         namespace = f"responder.w{spec.number}"
         self.log = Logger(namespace=namespace)
-        self.factory = ResponderFactory(spec.config, clock=reactor, log=self.log)
+        self.stats: SharedStats | None = None
+        if spec.statsFD is not None:
+            self.stats = attachStats(spec.statsFD, spec.number - 1)
+        self.factory = ResponderFactory(
+            spec.config, clock=reactor, log=self.log, stats=self.stats
+        )
         if isinstance(self.factory.requestLog, StreamRequestLog):
             requestLog = StreamRequestLog(
                 output, reactor, json=spec.config.logFormat == "json"
@@ -69,11 +74,6 @@ class WorkerService(Service):
             requestLog.namespace = namespace
             self.factory.requestLog = requestLog
         self.sockets = [AdoptedSocket(reactor, shared) for shared in spec.sockets]
-        self._snapshots: StatsSnapshotWriter | None = None
-        if spec.metricsDirectory is not None:
-            self._snapshots = StatsSnapshotWriter(
-                spec.metricsDirectory, self.factory, reactor
-            )
         self._watchdog = LoopingCall(self._checkParent)
         self._watchdog.clock = reactor
         self._terminating = False
@@ -81,8 +81,6 @@ class WorkerService(Service):
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         ports = [adopted.listen(self.factory) for adopted in self.sockets]
-        if self._snapshots is not None:
-            self._snapshots.startService()
         self._watchdog.start(1.0, now=False)
         # main() handles SIGHUP by now: the parent may send one.  Told
         # before the "ready" line, so that whoever sees that line and then
@@ -109,8 +107,11 @@ class WorkerService(Service):
     def _checkParent(self) -> None:
         """
         Stop if the parent has gone (killed with SIGKILL, say): nobody would
-        restart or stop this worker any more.
+        restart or stop this worker any more.  Meanwhile, tell the parent's
+        metrics how many connections are open.
         """
+        if self.stats is not None:
+            self.stats.setActive(len(self.factory.connections))
         if os.getppid() != self.spec.parent:
             self.log.warn(
                 "worker {number}: the parent process {parent} has gone; stopping",
@@ -128,9 +129,8 @@ class WorkerService(Service):
             self._watchdog.stop()
         await gatherResults([adopted.stopAccepting() for adopted in self.sockets])
         await self.factory.drain(self.spec.config.drainTimeout)
-        if self._snapshots is not None:
-            # The last counts, with no connection open any more.
-            await self._snapshots.stopService()
+        if self.stats is not None:
+            self.stats.setActive(0)
         self.log.info(
             "worker {number} stopped after answering {requests} requests",
             number=self.spec.number,

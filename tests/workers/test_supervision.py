@@ -29,7 +29,7 @@ from responder.workers import (
 )
 
 from .._server import request, runningServer, twistdCommand
-from ..e2e.test_twistd import RESPONSE, assertCleanStop
+from ..e2e.test_twistd import RESPONSE, assertCleanStop, scrape
 from .test_workers import LOOPBACK, ProcessReactor, alive, startedWorkers
 
 
@@ -242,4 +242,29 @@ def test_sighup_right_after_restart(tmp_path: Path) -> None:
         assert alive(restarted[1])
         for _ in range(10):
             assert request(port, b"PING\0") == b"TWO\0"
+        assertCleanStop(server)
+
+
+def test_metrics_keep_counts_of_killed_workers() -> None:
+    """
+    10 rounds of 100 requests, a worker killed with SIGKILL after each:
+    the parent's metrics count all 1 000, at once, because workers count
+    in memory the parent reads, not in files written once a second.
+    """
+    argv = twistdCommand(
+        "--port", LOOPBACK, "--metrics", LOOPBACK, "--quiet", "--workers", "2"
+    )  # fmt: skip
+    with runningServer(argv) as server:
+        [port] = server.listeningPorts()
+        [line] = server.waitFor(r"listening on 127\.0\.0\.1:\d+ for metrics")
+        metrics = int(line.rsplit(":", 1)[1].split()[0])
+        for round in range(10):
+            pids = startedWorkers(server, count=2 + round)
+            for _ in range(100):
+                assert request(port, b"count me\0") == RESPONSE
+            os.kill(pids[1 + round % 2], signal.SIGKILL)
+            server.waitFor(rf"\(pid {pids[1 + round % 2]}\) was killed by SIGKILL")
+        page = scrape(metrics)
+        assert "\nresponder_requests_total 1000.0\n" in page, page
+        assert '\nresponder_responses_total{outcome="answered"} 1000.0\n' in page
         assertCleanStop(server)
