@@ -54,6 +54,10 @@ class ResponderConfig:
         answers and faults by request, or C{None}.
     @ivar logFormat: C{"text"} or C{"json"}, for request lines written
         straight to stdout (and, through the runner, for every log line).
+    @ivar agent: endpoint description to answer HAProxy's agent checks on,
+        or C{None} for none.
+    @ivar agentDrain: seconds a stopping server tells agent checks
+        C{drain} while it still serves, before it stops listening.
     @ivar requestLog: C{"twisted"} to log each request as a
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
@@ -80,3 +84,5 @@ class ResponderConfig:
     metrics: str | None = None
     logFormat: str = "text"
     rules: str | None = None
+    agent: str | None = None
+    agentDrain: float = 3.0

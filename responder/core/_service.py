@@ -4,7 +4,7 @@ graceful stop.
 """
 
 import resource
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from twisted.application.service import MultiService
@@ -36,6 +36,9 @@ class ResponderService(MultiService):
         """
         super().__init__()  # type: ignore[no-untyped-call]
         self.factory = factory
+        #: What a stop waits for before it stops listening (an agent that
+        #: tells the load balancer to drain first).
+        self.beforeStop: list[Callable[[], Deferred[None]]] = []
         self._hangup: HangupHandler | None = None
         if reloadOnHangup and factory.config.rules is not None:
             # Otherwise SIGHUP keeps its usual meaning: a terminal that
@@ -65,6 +68,8 @@ class ResponderService(MultiService):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        for announce in self.beforeStop:
+            await announce()
         await super().stopService()  # type: ignore[no-untyped-call]
         await self.factory.drain(self.config.drainTimeout)
 

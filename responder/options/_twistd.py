@@ -142,6 +142,21 @@ class Options(usage.Options):
             "Endpoint to serve Prometheus metrics on at /metrics, such as "
             "tcp:9100:interface=127.0.0.1. [default: none]",
         ],
+        [
+            "agent",
+            None,
+            None,
+            "Endpoint to answer HAProxy's agent checks on (agent-check): "
+            "'ready', then 'drain' once stopping. [default: none]",
+        ],
+        parameter(
+            "agent-drain",
+            _DEFAULTS.agentDrain,
+            "With --agent: seconds a stopping server answers 'drain' while it "
+            "still serves, before it stops listening (more than HAProxy's "
+            "agent-inter).",
+            positiveSeconds,
+        ),
         parameter(
             "log-format",
             "text",
@@ -258,6 +273,8 @@ class Options(usage.Options):
                 if self["metrics"] is None
                 else endpoint("metrics", self["metrics"])
             ),
+            agent=None if self["agent"] is None else endpoint("agent", self["agent"]),
+            agentDrain=self["agent-drain"],
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner
             ),
