@@ -28,14 +28,19 @@ class ServerProcess:
     @ivar addresses: the addresses it logged as listening on, in order.
     """
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        cwd: Path | str = REPO,
+    ) -> None:
         self.process = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
-            cwd=REPO,
+            cwd=cwd,
         )
         self._lines: list[str] = []
         self._changed = threading.Condition()
@@ -149,12 +154,14 @@ def twistdCommand(*arguments: str) -> list[str]:
 
 @contextmanager
 def runningServer(
-    argv: Sequence[str], env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | str = REPO,
 ) -> Iterator[ServerProcess]:
     """
-    Start C{argv}, yield it, and make sure it is gone afterwards.
+    Start C{argv} in C{cwd}, yield it, and make sure it is gone afterwards.
     """
-    server = ServerProcess(argv, env)
+    server = ServerProcess(argv, env, cwd)
     try:
         yield server
     finally:
