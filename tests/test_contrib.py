@@ -162,6 +162,7 @@ def test_image_commands(publicTemporary: Path) -> None:
         status = Path(f"/proc/{server.pid}/status").read_text()
         uid = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
         assert uid is not None and uid.group(1) != "0"
+        print(f"\nthe image's ENTRYPOINT listens on {port} as uid {uid.group(1)}")
         assert request(port, b"from the image\0") == RESPONSE
         assert server.stop() == 128 + signal.SIGTERM
     output = server.output()
