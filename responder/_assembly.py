@@ -62,6 +62,10 @@ def makeService(
             config.metrics, collector, reactor, timeout=config.timeout
         )
         metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.agent is not None:
+        from .agent import agentService
+
+        agentService(config.agent, server, reactor, config.agentDrain)
     return top
 
 

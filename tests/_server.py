@@ -33,7 +33,7 @@ class ServerProcess:
         argv: Sequence[str],
         env: Mapping[str, str] | None,
         preexec: Callable[[], None] | None = None,
-        cwd: Path = REPO,
+        cwd: Path | str = REPO,
     ) -> None:
         self.process = subprocess.Popen(
             argv,
@@ -169,7 +169,7 @@ def runningServer(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     preexec: Callable[[], None] | None = None,
-    cwd: Path = REPO,
+    cwd: Path | str = REPO,
 ) -> Iterator[ServerProcess]:
     """
     Start C{argv} in C{cwd} (calling C{preexec} in the child before it

@@ -49,6 +49,9 @@ class ResponderConfig:
     @ivar delimiter: the byte that ends a request: the one request of a
         connection is cut there, and in keep-alive mode it separates them.
     @ivar workers: processes serving the same listening sockets.
+    @ivar workerTimeout: seconds a worker may go without a heartbeat (its
+        reactor blocked, or the process stopped) before it is killed and
+        replaced; also how long it has to become ready.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
     @ivar rules: path of a rules file (see L{responder.rules}) choosing
@@ -62,6 +65,10 @@ class ResponderConfig:
         apply to the address that connected.
     @ivar logFormat: C{"text"} or C{"json"}, for request lines written
         straight to stdout (and, through the runner, for every log line).
+    @ivar agent: endpoint description to answer HAProxy's agent checks on,
+        or C{None} for none.
+    @ivar agentDrain: seconds a stopping server tells agent checks
+        C{drain} while it still serves, before it stops listening.
     @ivar requestLog: C{"twisted"} to log each request as a
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
@@ -86,8 +93,11 @@ class ResponderConfig:
     keepAliveTime: float = 3600.0
     delimiter: bytes = b"\0"
     workers: int = 1
+    workerTimeout: float = 10.0
     metrics: str | None = None
     logFormat: str = "text"
     rules: str | None = None
     rulesOutsideFolder: bool = False
     trustedProxies: tuple[Network, ...] = ()
+    agent: str | None = None
+    agentDrain: float = 3.0

@@ -76,7 +76,12 @@ class ResponderFactory(Factory[Protocol]):
         config: ResponderConfig | None = None,
         clock: IReactorTime | None = None,
         log: Logger | None = None,
+        stats: ResponderStats | None = None,
     ) -> None:
+        """
+        @param stats: where to count, if not in fresh L{ResponderStats} (a
+            worker counts in memory its parent reads).
+        """
         if config is None:
             config = ResponderConfig()
         self.config = config
@@ -85,7 +90,7 @@ class ResponderFactory(Factory[Protocol]):
         self.log = Logger(namespace="responder") if log is None else log
         self.responseBytes = config.response + b"\0"
         self._protocolClass = KeepAliveProtocol if config.keepAlive else self.protocol
-        self.stats = ResponderStats()
+        self.stats = ResponderStats() if stats is None else stats
         self._registry = ConnectionRegistry(
             self.clock, config.timeout, self.stats, self.log
         )

@@ -6,7 +6,7 @@ graceful stop.
 import math
 import os
 import resource
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from twisted.application.service import MultiService
@@ -40,6 +40,9 @@ class ResponderService(MultiService):
         super().__init__()  # type: ignore[no-untyped-call]
         self.factory = factory
         self._pooled = pooled
+        #: What a stop waits for before it stops listening (an agent that
+        #: tells the load balancer to drain first).
+        self.beforeStop: list[Callable[[], Deferred[None]]] = []
         self._hangup: HangupHandler | None = None
         if not pooled and factory.config.rules is not None:
             # Otherwise SIGHUP keeps its usual meaning: a terminal that
@@ -75,6 +78,8 @@ class ResponderService(MultiService):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        for announce in self.beforeStop:
+            await announce()
         await super().stopService()  # type: ignore[no-untyped-call]
         await self.factory.drain(self.config.drainTimeout)
         if not self._pooled:

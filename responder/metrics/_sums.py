@@ -16,7 +16,7 @@ Snapshot = tuple[ResponderStats, int]
 StatsSource = Callable[[], Iterable[Snapshot]]
 
 #: The integer counters of L{ResponderStats}, whatever gets added later.
-_COUNTERS = tuple(f.name for f in fields(ResponderStats) if f.name != "latency")
+COUNTERS = tuple(f.name for f in fields(ResponderStats) if f.name != "latency")
 
 
 def factorySource(factory: ResponderFactory) -> StatsSource:
@@ -34,7 +34,7 @@ def sumSnapshots(snapshots: Iterable[Snapshot]) -> Snapshot:
     total = ResponderStats()
     active = 0
     for stats, count in snapshots:
-        for name in _COUNTERS:
+        for name in COUNTERS:
             setattr(total, name, getattr(total, name) + getattr(stats, name))
         total.latency.counts = [
             a + b
@@ -49,7 +49,7 @@ def statsToJSON(stats: ResponderStats) -> dict[str, Any]:
     """
     C{stats} as JSON-ready data.
     """
-    data: dict[str, Any] = {name: getattr(stats, name) for name in _COUNTERS}
+    data: dict[str, Any] = {name: getattr(stats, name) for name in COUNTERS}
     data["latency"] = {
         "counts": list(stats.latency.counts),
         "total": stats.latency.total,
@@ -68,7 +68,7 @@ def statsFromJSON(data: object) -> ResponderStats:
     if not isinstance(data, dict):
         raise ValueError("stats are not an object")
     stats = ResponderStats()
-    for name in _COUNTERS:
+    for name in COUNTERS:
         value = data.get(name, 0)
         if type(value) is not int:
             raise ValueError(f"{name} is not a whole number")

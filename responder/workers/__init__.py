@@ -9,9 +9,12 @@ C{python -m responder.workers.child}.  The assembly imports this package
 only when more than one worker is asked for.
 """
 
+from ._health import Backoff, Heartbeat
 from ._pool import WorkerPoolService
 from ._spec import (
+    ALIVE,
     FIRST_SOCKET_FD,
+    READY,
     SHAREABLE,
     SharedSocket,
     WorkerSpec,
@@ -19,14 +22,27 @@ from ._spec import (
     configToJSON,
     workerDescription,
 )
-from ._supervisor import CHILD_MODULE, KILL_MARGIN, RESTART_INTERVAL, WorkerSlot
+from ._supervisor import (
+    BOOT_FAILURES,
+    BOOT_TIMEOUT,
+    CHILD_MODULE,
+    KILL_MARGIN,
+    RESTART_INTERVAL,
+    WorkerSlot,
+)
 
 __all__ = [
+    "ALIVE",
+    "BOOT_FAILURES",
+    "BOOT_TIMEOUT",
     "CHILD_MODULE",
     "FIRST_SOCKET_FD",
     "KILL_MARGIN",
+    "READY",
     "RESTART_INTERVAL",
     "SHAREABLE",
+    "Backoff",
+    "Heartbeat",
     "SharedSocket",
     "WorkerPoolService",
     "WorkerSlot",

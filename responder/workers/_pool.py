@@ -16,9 +16,9 @@ lets its open connections finish for up to the drain timeout and exits;
 one that has not exited a few seconds after that is killed.
 """
 
-import shutil
+import os
 import socket
-import tempfile
+import sys
 from typing import cast
 
 from twisted.application.service import MultiService
@@ -26,6 +26,7 @@ from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import (
     IAddress,
+    IReactorCore,
     IReactorFDSet,
     IReactorTime,
     IReadDescriptor,
@@ -39,7 +40,7 @@ from ..core import (
     ResponderFactory,
     ResponderService,
 )
-from ..metrics import Snapshot, StatsSource
+from ..metrics import SharedStatsTable, StatsSource
 from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
 from ._supervisor import WorkerSlot
 
@@ -87,11 +88,14 @@ class WorkerPoolService(MultiService):
         self.workers: list[WorkerSlot] = []
         self.sockets: tuple[SharedSocket, ...] = ()
         self.childFDs: dict[int, int] = {}
-        # Each worker writes its counters here; the metrics endpoint adds
-        # them up at each scrape (see responder._metrics).
-        self.metricsDirectory: str | None = None
+        # Each worker counts in its slot of a table of shared memory; the
+        # metrics endpoint adds them up at each scrape.
+        self.statsTable: SharedStatsTable | None = None
+        self.statsFD: int | None = None
+        #: Why the pool gave up, if it did.
+        self.failed: str | None = None
         if server.config.metrics is not None:
-            self.metricsDirectory = tempfile.mkdtemp(prefix="responder-metrics-")
+            self.statsTable = SharedStatsTable(server.config.workers)
 
     @property
     def config(self) -> ResponderConfig:
@@ -133,25 +137,23 @@ class WorkerPoolService(MultiService):
                 SharedSocket(fd, family, workerDescription(endpoint.description))
             )
         self.sockets = tuple(shared)
+        if self.statsTable is not None:
+            self.statsFD = FIRST_SOCKET_FD + len(shared)
+            self.childFDs[self.statsFD] = self.statsTable.fileno()
         self.workers = [WorkerSlot(self, n) for n in range(1, self.config.workers + 1)]
         for worker in self.workers:
             worker.start()
 
     def statsSource(self) -> StatsSource:
         """
-        The workers' counters, from the files they write: those of workers
-        that have exited still count, their open connections do not.
+        The workers' counters, from the memory they count in: those of
+        workers that have exited still count, their open connections do
+        not.
         """
-        from ..metrics import readSnapshots
-
-        directory = self.metricsDirectory
-        assert directory is not None
-
-        def snapshots() -> list[Snapshot]:
-            alive = {slot.process.pid for slot in self.workers if slot.process}
-            return readSnapshots(directory, alive=alive, log=self.log)
-
-        return snapshots
+        assert self.statsTable is not None
+        return self.statsTable.source(
+            lambda: [slot.process is not None for slot in self.workers]
+        )
 
     def reload(self) -> None:
         """
@@ -159,7 +161,24 @@ class WorkerPoolService(MultiService):
         not this process.  Each logs the outcome.
         """
         for worker in self.workers:
-            worker.signal("HUP")
+            worker.hangup()
+
+    def fail(self, reason: str) -> None:
+        """
+        Give up: a worker keeps failing before it is ready (see
+        L{WorkerSlot}), so the pool cannot serve as configured.  Say why in
+        one line, stop the other workers as for SIGTERM, and exit with
+        status 1, so that a supervisor (systemd, Kubernetes) sees a failure,
+        not a clean stop.  twistd has no exit status of its own to set: the
+        exit happens once the reactor has stopped the services.
+        """
+        if self.failed is not None:
+            return
+        self.failed = reason
+        self.log.critical("responder: {reason}", reason=reason)
+        core = cast(IReactorCore, self.reactor)
+        core.addSystemEventTrigger("after", "shutdown", _exitFailed)
+        core.stop()
 
     def stopService(self) -> Deferred[None]:
         self._hangup.uninstall()
@@ -171,5 +190,15 @@ class WorkerPoolService(MultiService):
         # instead of waiting in a queue that nobody accepts from.
         await super().stopService()  # type: ignore[no-untyped-call]
         await gatherResults([worker.stop() for worker in self.workers])
-        if self.metricsDirectory is not None:
-            shutil.rmtree(self.metricsDirectory, ignore_errors=True)
+        if self.statsTable is not None:
+            self.statsTable.close()
+
+
+def _exitFailed() -> None:
+    """
+    Exit with status 1 once the reactor has stopped, flushing what was
+    written.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)

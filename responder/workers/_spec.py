@@ -20,6 +20,13 @@ SHAREABLE = frozenset({"tcp", "tcp6", "unix", "ssl", "systemd"})
 #: standard input, output and error; the others follow in order.
 FIRST_SOCKET_FD = 3
 
+#: What a worker tells the parent on its standard error, each on a line of
+#: its own (a record separator first, which no traceback line starts
+#: with): that it is ready (it serves, and a SIGHUP would reload rather
+#: than kill it), and then, from its reactor, that it is alive.
+READY = b"\x1eready"
+ALIVE = b"\x1ealive"
+
 
 def configToJSON(config: ResponderConfig) -> dict[str, Any]:
     """
@@ -116,15 +123,18 @@ class WorkerSpec:
     @ivar number: 1 to N.  A restarted worker keeps its number, which its
         log lines show, as in C{[responder.w2#info]}.
     @ivar parent: the parent's pid; a worker whose parent has gone stops.
-    @ivar metricsDirectory: where the worker writes its counters for the
-        parent's metrics endpoint, or C{None} without one.
+    @ivar statsFD: the descriptor of the parent's shared counters (see
+        L{responder.metrics.SharedStatsTable}) in the worker, which counts
+        in its slot there; C{None} without a metrics endpoint.
+    @ivar heartbeat: seconds between the worker's L{ALIVE} messages.
     """
 
     number: int
     parent: int
     config: ResponderConfig
     sockets: tuple[SharedSocket, ...]
-    metricsDirectory: str | None = None
+    statsFD: int | None = None
+    heartbeat: float = 1.0
 
     def toJSON(self) -> bytes:
         return json.dumps(
@@ -133,7 +143,8 @@ class WorkerSpec:
                 "parent": self.parent,
                 "config": configToJSON(self.config),
                 "sockets": [asdict(shared) for shared in self.sockets],
-                "metricsDirectory": self.metricsDirectory,
+                "statsFD": self.statsFD,
+                "heartbeat": self.heartbeat,
             }
         ).encode()
 
@@ -145,5 +156,6 @@ class WorkerSpec:
             parent=values["parent"],
             config=configFromJSON(values["config"]),
             sockets=tuple(SharedSocket(**shared) for shared in values["sockets"]),
-            metricsDirectory=values["metricsDirectory"],
+            statsFD=values["statsFD"],
+            heartbeat=values["heartbeat"],
         )

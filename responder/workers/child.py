@@ -38,9 +38,9 @@ from ..core import (
     useMonotonicClock,
 )
 from ..logs import StreamRequestLog, stdoutJSONObserver, stdoutTextObserver
-from ..metrics import StatsSnapshotWriter
+from ..metrics import SharedStats, attachStats
 from ._adopt import AdoptedSocket
-from ._spec import WorkerSpec
+from ._spec import ALIVE, READY, WorkerSpec
 
 
 class WorkerService(Service):
@@ -60,18 +60,18 @@ class WorkerService(Service):
         self.reactor = reactor
         namespace = f"responder.w{spec.number}"
         self.log = Logger(namespace=namespace)
-        self.factory = ResponderFactory(spec.config, clock=reactor, log=self.log)
+        self.stats: SharedStats | None = None
+        if spec.statsFD is not None:
+            self.stats = attachStats(spec.statsFD, spec.number - 1)
+        self.factory = ResponderFactory(
+            spec.config, clock=reactor, log=self.log, stats=self.stats
+        )
         if isinstance(self.factory.requestLog, StreamRequestLog):
             # Straight to the parent's standard output, which is this
             # process's too: whole lines of at most PIPE_BUF bytes a write,
             # so that the lines of several workers never mix on a pipe.
             self.factory.requestLog.namespace = namespace
         self.sockets = [AdoptedSocket(reactor, shared) for shared in spec.sockets]
-        self._snapshots: StatsSnapshotWriter | None = None
-        if spec.metricsDirectory is not None:
-            self._snapshots = StatsSnapshotWriter(
-                spec.metricsDirectory, self.factory, reactor
-            )
         self._watchdog = LoopingCall(self._checkParent)
         self._watchdog.clock = reactor
         self._terminating = False
@@ -82,9 +82,12 @@ class WorkerService(Service):
         budget = descriptorBudget()
         for port in ports:
             self.factory.listeningOn(port, budget)
-        if self._snapshots is not None:
-            self._snapshots.startService()
         self._watchdog.start(1.0, now=False)
+        # main() handles SIGHUP by now: the parent may send one.  Told
+        # before the "ready" line, so that whoever sees that line and then
+        # kills this worker finds the parent knew it was ready: the parent
+        # reads this pipe to its end before it sees the process end.
+        tell(READY)
         self.log.info(
             "worker {number} (pid {pid}) ready: serving {addresses}",
             number=self.spec.number,
@@ -105,8 +108,11 @@ class WorkerService(Service):
     def _checkParent(self) -> None:
         """
         Stop if the parent has gone (killed with SIGKILL, say): nobody would
-        restart or stop this worker any more.
+        restart or stop this worker any more.  Meanwhile, tell the parent's
+        metrics how many connections are open.
         """
+        if self.stats is not None:
+            self.stats.setActive(len(self.factory.connections))
         if os.getppid() != self.spec.parent:
             self.log.warn(
                 "worker {number}: the parent process {parent} has gone; stopping",
@@ -124,9 +130,8 @@ class WorkerService(Service):
             self._watchdog.stop()
         await gatherResults([adopted.stopAccepting() for adopted in self.sockets])
         await self.factory.drain(self.spec.config.drainTimeout)
-        if self._snapshots is not None:
-            # The last counts, with no connection open any more.
-            await self._snapshots.stopService()
+        if self.stats is not None:
+            self.stats.setActive(0)
         self.log.info(
             "worker {number} stopped after answering {requests} requests",
             number=self.spec.number,
@@ -150,6 +155,15 @@ def beginLogging(config: ResponderConfig) -> None:
     else:
         observer = stdoutTextObserver()
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+
+
+def tell(message: bytes) -> None:
+    """
+    Tell the parent C{message} on standard error (see L{READY}); from the
+    reactor, so a blocked reactor says nothing and the parent replaces the
+    worker.
+    """
+    os.write(2, message + b"\n")
 
 
 def main() -> None:
@@ -176,6 +190,9 @@ def main() -> None:
         lambda number, frame: threads.callFromThread(service.factory.reloadRules),
     )
     service.startService()
+    heartbeat = LoopingCall(tell, ALIVE)
+    heartbeat.clock = cast(IReactorTime, reactor)
+    heartbeat.start(spec.heartbeat, now=False)
     core = cast(PosixReactorBase, reactor)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
     core.run(installSignalHandlers=False)

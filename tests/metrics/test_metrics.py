@@ -6,13 +6,9 @@ and the HTTP service, the last over real sockets on loopback.
 import json
 import os
 import platform
-import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
-from copy import deepcopy
 from importlib.metadata import version
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -32,7 +28,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
@@ -52,10 +48,11 @@ from responder.core import (
     ListenFailed,
 )
 from responder.metrics import (
-    StatsSnapshotWriter,
+    COUNTERS,
+    SharedStats,
+    SharedStatsTable,
+    attachStats,
     factorySource,
-    readSnapshots,
-    snapshotPath,
     statsFromJSON,
     statsToJSON,
     sumSnapshots,
@@ -63,7 +60,7 @@ from responder.metrics import (
 from responder.metrics.collector import ResponderCollector
 from responder.metrics.serving import makeMetricsService
 
-from ..support import Harness
+from ..support import PEER, Harness
 
 FAMILIES = {
     "responder_connections",
@@ -326,157 +323,71 @@ class SnapshotJSONTests(SynchronousTestCase):
             self.assertRaises(ValueError, statsFromJSON, bad)
 
 
-class SnapshotFileTests(SynchronousTestCase):
+class SharedStatsTests(SynchronousTestCase):
+    """
+    Workers count in shared memory that the parent reads.
+    """
+
     def setUp(self) -> None:
-        self.directory = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
-        self.harness = Harness()
-        # Not the factory's clock, which has timers of its own.
-        self.clock = Clock()
-        self.events: list[LogEvent] = []
-        self.log = Logger(
-            namespace="responder", observer=cast(ILogObserver, self.events.append)
-        )
+        self.table = SharedStatsTable(2)
+        self.addCleanup(self.table.close)
 
-    def writer(self, pid: int = 1234) -> StatsSnapshotWriter:
-        writer = StatsSnapshotWriter(
-            self.directory, self.harness.factory, self.clock, pid=pid
-        )
-        writer.log = self.log
-        return writer
+    def attach(self, slot: int) -> SharedStats:
+        # A worker gets the descriptor as its own; here, a copy of it.
+        fd = os.dup(self.table.fileno())
+        self.addCleanup(os.close, fd)
+        return attachStats(fd, slot)
 
-    def contents(self, pid: int = 1234) -> object:
-        return json.loads(snapshotPath(self.directory, pid).read_bytes())
+    def test_unnamed(self) -> None:
+        """
+        The table is a file with no name: a parent killed outright leaves
+        nothing behind.
+        """
+        self.assertEqual(os.fstat(self.table.fileno()).st_nlink, 0)
 
-    def test_path(self) -> None:
-        self.assertEqual(
-            StatsSnapshotWriter(self.directory, self.harness.factory, self.clock).path,
-            self.directory / f"worker-{os.getpid()}.json",
-        )
+    def test_counts_reach_the_parent(self) -> None:
+        """
+        Every counter, bucket and the latency total written in a worker's
+        slot is in the parent's view at once, with no write of a file.
+        """
+        stats = self.attach(1)
+        expected = someStats()
+        for name in COUNTERS:
+            setattr(stats, name, getattr(expected, name))
+        stats.latency = expected.latency
+        stats.setActive(3)
+        self.assertEqual(self.table.snapshot(1, alive=True), (expected, 3))
+        self.assertEqual(self.table.snapshot(1, alive=False), (expected, 0))
+        self.assertEqual(self.table.snapshot(0, alive=True), (ResponderStats(), 0))
 
-    def test_writes_at_start(self) -> None:
-        self.writer().startService()
-        self.assertEqual(
-            self.contents(),
-            {"pid": 1234, "active": 0, "stats": statsToJSON(ResponderStats())},
-        )
+    def test_factory_counts_there(self) -> None:
+        """
+        A factory given shared stats counts its requests and latencies in
+        them.
+        """
+        config = ResponderConfig(metrics="tcp:0", quiet=True)
+        factory = ResponderFactory(config, clock=Clock(), stats=self.attach(0))
+        protocol = factory.buildProtocol(PEER)
+        assert protocol is not None
+        protocol.makeConnection(StringTransport(peerAddress=PEER))
+        protocol.dataReceived(b"hello\0")
+        snapshot, _ = self.table.snapshot(0, alive=True)
+        self.assertEqual((snapshot.connections, snapshot.requests), (1, 1))
+        self.assertEqual(sum(snapshot.latency.counts), 1)
 
-    def test_writes_every_second_when_changed(self) -> None:
-        writer = self.writer()
-        writer.startService()
-        stats = self.harness.factory.stats
-        self.harness.connect()
-        stats.requests = 2
-        self.clock.advance(0.5)
-        self.assertEqual(readSnapshots(self.directory), [(ResponderStats(), 0)])
-        self.clock.advance(0.5)
-        self.assertEqual(readSnapshots(self.directory), [(stats, 1)])
-        # Unchanged, so not written again.
-        writer.path.unlink()
-        self.clock.advance(1)
-        self.assertFalse(writer.path.exists())
-        stats.requests = 3
-        self.clock.advance(1)
-        self.assertEqual(readSnapshots(self.directory), [(stats, 1)])
-        self.assertEqual(
-            [p.name for p in self.directory.iterdir()], ["worker-1234.json"]
-        )
-
-    def test_stop(self) -> None:
+    def test_replacement_carries_on(self) -> None:
         """
-        Stopping writes the last counts with no connection open, and stops
-        the timer.
+        A worker that replaces a dead one in the same slot counts on from
+        its counts: nothing is lost, nothing counted twice.
         """
-        writer = self.writer()
-        writer.startService()
-        self.harness.connect()
-        self.harness.factory.stats.requests = 5
-        final = deepcopy(self.harness.factory.stats)
-        self.successResultOf(writer.stopService())
-        self.assertEqual(readSnapshots(self.directory), [(final, 0)])
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.harness.factory.stats.requests = 6
-        self.clock.advance(5)
-        self.assertEqual(readSnapshots(self.directory), [(final, 0)])
-
-    def test_write_error(self) -> None:
-        """
-        A write that fails is logged, and the writer keeps trying.
-        """
-        writer = self.writer()
-        self.directory.rmdir()
-        writer.startService()
-        [line] = [formatEvent(event) for event in self.events]
-        self.assertIn(f"cannot write worker stats {writer.path}", line)
-        self.directory.mkdir()
-        self.clock.advance(1)
-        self.assertEqual(readSnapshots(self.directory), [(ResponderStats(), 0)])
-
-    def test_pid_reused(self) -> None:
-        """
-        A worker given the process id of one that exited carries on that
-        worker's counts instead of wiping them out.
-        """
-        snapshotPath(self.directory, 1234).write_text(
-            json.dumps({"pid": 1234, "active": 3, "stats": statsToJSON(someStats())})
-        )
-        writer = self.writer()
-        writer.startService()
-        self.harness.factory.stats.requests = 1
-        self.clock.advance(1)
-        [(stats, active)] = readSnapshots(self.directory)
-        self.assertEqual(stats.requests, 11)
-        self.assertEqual(stats.latency, someStats().latency)
-        self.assertEqual(active, 0)
-
-    def test_read_several(self) -> None:
-        """
-        Every worker's file is read; those of workers not alive count no
-        open connections, but keep their counters.
-        """
-        for pid, scale, active in ((10, 1, 2), (11, 2, 3), (12, 3, 4)):
-            snapshotPath(self.directory, pid).write_text(
-                json.dumps(
-                    {
-                        "pid": pid,
-                        "active": active,
-                        "stats": statsToJSON(someStats(scale)),
-                    }
-                )
-            )
-        self.assertEqual(
-            readSnapshots(self.directory),
-            [(someStats(1), 2), (someStats(2), 3), (someStats(3), 4)],
-        )
-        self.assertEqual(
-            readSnapshots(self.directory, alive={10, 12}),
-            [(someStats(1), 2), (someStats(2), 0), (someStats(3), 4)],
-        )
-        families = scrape(
-            ResponderCollector(lambda: readSnapshots(self.directory, alive=[11]))
-        )
-        self.assertEqual(value(families["responder_requests"]), 60)
-        self.assertEqual(value(families["responder_active_connections"]), 3)
-
-    def test_read_skips(self) -> None:
-        """
-        Temporary and other files are ignored; unreadable snapshots are
-        logged and skipped.
-        """
-        self.writer(10).startService()
-        (self.directory / ".worker-11.json.tmp").write_text("{")
-        (self.directory / "worker-x.json").write_text("{")
-        (self.directory / "notes.txt").write_text("hello")
-        snapshotPath(self.directory, 12).write_text("{")
-        snapshotPath(self.directory, 13).write_text(json.dumps({"active": 1}))
-        snapshotPath(self.directory, 14).write_text("[]")
-        self.assertEqual(
-            readSnapshots(self.directory, log=self.log), [(ResponderStats(), 0)]
-        )
-        lines = [formatEvent(event) for event in self.events]
-        self.assertEqual(len(lines), 3)
-        for pid, line in zip((12, 13, 14), lines, strict=True):
-            self.assertIn(f"worker-{pid}.json", line)
+        first = self.attach(0)
+        first.requests += 7
+        del first
+        second = self.attach(0)
+        second.requests += 1
+        source = self.table.source(lambda: [True, False])
+        families = scrape(ResponderCollector(source))
+        self.assertEqual(value(families["responder_requests"]), 8)
 
 
 @implementer(IListeningPort)

@@ -424,3 +424,44 @@ class RequestLogChoiceTests(SynchronousTestCase):
         with self.assertRaises(SystemExit) as caught:
             self.resolve(None, "syslog")
         self.assertIn("--request-log: 'syslog'", str(caught.exception.code))
+
+
+class AgentAndWorkerTimeoutOptionTests(SynchronousTestCase):
+    """
+    C{--agent}, C{--agent-drain} and C{--worker-timeout}.
+    """
+
+    def test_defaults(self) -> None:
+        config = parse()
+        self.assertEqual(
+            (config.agent, config.agentDrain, config.workerTimeout), (None, 3.0, 10.0)
+        )
+
+    def test_values(self) -> None:
+        config = parse(
+            "--agent", "1985", "--agent-drain", "1.5", "--worker-timeout", "4"
+        )  # fmt: skip
+        self.assertEqual(
+            (config.agent, config.agentDrain, config.workerTimeout),
+            ("tcp:1985:backlog=4096", 1.5, 4.0),
+        )
+
+    def test_bad(self) -> None:
+        for argv, expected in [
+            (["--agent", "bogus:1"], "bogus:1"),
+            (["--agent-drain", "-1"], "--agent-drain"),
+            (["--worker-timeout", "0"], "--worker-timeout"),
+        ]:
+            with self.assertRaises(SystemExit) as caught:
+                parse(*argv)
+            message = str(caught.exception.code)
+            self.assertTrue(message.startswith("responder: "), message)
+            self.assertIn(expected, message)
+
+    def test_environment(self) -> None:
+        config = configFromEnvironment(
+            {"RESPONDER_AGENT": "tcp:1985", "RESPONDER_WORKER_TIMEOUT": "5"}
+        )
+        self.assertEqual(
+            (config.agent, config.workerTimeout), ("tcp:1985:backlog=4096", 5.0)
+        )

@@ -29,7 +29,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from responder import ResponderConfig, ResponderFactory, ResponderService, makeService
 from responder.workers import (
+    ALIVE,
     KILL_MARGIN,
+    READY,
     SharedSocket,
     WorkerPoolService,
     WorkerSlot,
@@ -243,7 +245,7 @@ class SlotTests(SynchronousTestCase):
         self.slot.start()
         [spawned] = self.reactor.spawned
         self.assertEqual(spawned["args"][1:], ["-m", "responder.workers.child"])
-        self.assertEqual(spawned["childFDs"], {0: "w", 1: 1, 2: 2, 3: 9})
+        self.assertEqual(spawned["childFDs"], {0: "w", 1: 1, 2: "r", 3: 9})
         self.assertNotIn("LISTEN_FDS", spawned["env"])
         [process] = self.reactor.processes
         self.assertTrue(process.stdinClosed)
@@ -269,7 +271,10 @@ class SlotTests(SynchronousTestCase):
         A worker that dies is started again at once if it had run a while.
         """
         self.slot.start()
-        self.reactor.advance(30)
+        self.slot.heard(READY)
+        for _ in range(30):
+            self.reactor.advance(1)
+            self.slot.heard(ALIVE)
         self.reactor.processes[0].end(ProcessTerminated(signal=signal.SIGKILL))
         self.reactor.advance(0)
         self.assertEqual(len(self.reactor.processes), 2)
@@ -279,10 +284,11 @@ class SlotTests(SynchronousTestCase):
 
     def test_restartPaced(self) -> None:
         """
-        A worker that dies as soon as it starts is not started again more
+        A worker that dies as soon as it is ready is not started again more
         than once a second.
         """
         self.slot.start()
+        self.slot.heard(READY)
         self.reactor.advance(0.25)
         self.reactor.processes[0].end(ProcessTerminated(exitCode=1))
         self.reactor.advance(0.7)
@@ -367,6 +373,7 @@ class SlotTests(SynchronousTestCase):
         """
         self.pool.workers = [self.slot, WorkerSlot(self.pool, 1)]
         self.slot.start()
+        self.slot.heard(READY)
         self.pool.reload()
         self.assertEqual(self.reactor.processes[0].signals, ["HUP"])
 
