@@ -173,18 +173,21 @@ class ProxiedProtocol(HAProxyProtocolWrapper):
         return IHalfCloseableProtocol(self.wrappedProtocol, None)
 
     def readConnectionLost(self) -> None:
-        behind = self._behind()
-        if behind is None:
-            self.loseConnection()  # type: ignore[no-untyped-call]
-        else:
-            behind.readConnectionLost()
+        self._halfClosed("readConnectionLost")
 
     def writeConnectionLost(self) -> None:
+        self._halfClosed("writeConnectionLost")
+
+    def _halfClosed(self, event: str) -> None:
+        """
+        Pass a half-close on to the protocol behind the header, or close if
+        there is none to take it.
+        """
         behind = self._behind()
         if behind is None:
             self.loseConnection()  # type: ignore[no-untyped-call]
         else:
-            behind.writeConnectionLost()
+            getattr(behind, event)()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._cancelTimer()

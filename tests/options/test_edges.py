@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from responder import configFromEnvironment
 
-from .test_options import parse
+from ._support import Rejections, parse
 
 
 class TrustedProxyOptionTests(SynchronousTestCase):
@@ -63,16 +63,7 @@ class MetricsOptionTests(SynchronousTestCase):
         )
 
 
-class BadEdgeOptionTests(SynchronousTestCase):
-    def assertRejected(self, argv: list[str], *expected: str) -> None:
-        with self.assertRaises(SystemExit) as caught:
-            parse(*argv)
-        message = str(caught.exception.code)
-        self.assertTrue(message.startswith("responder: "), message)
-        self.assertNotIn("\n", message)
-        for text in expected:
-            self.assertIn(text, message)
-
+class BadEdgeOptionTests(Rejections):
     def test_bad_values(self) -> None:
         self.assertRejected(
             ["--port", "haproxy:tcp:1", "--trusted-proxy", "10.0.0.0/33"],

@@ -25,15 +25,9 @@ from responder import (
 from responder.tap import Options
 
 from ..tls import writeCertificate
+from ._support import Rejections, parse
 
 TAC = Path(__file__).resolve().parents[2] / "tac" / "responder.tac"
-
-
-def parse(*argv: str) -> ResponderConfig:
-    options = Options()
-    options.parseOptions(list(argv))
-    config: ResponderConfig = options.config
-    return config
 
 
 class OptionTests(SynchronousTestCase):
@@ -153,19 +147,10 @@ class OptionTests(SynchronousTestCase):
             self.assertIn(f"[default: {default}]", text)
 
 
-class BadOptionTests(SynchronousTestCase):
+class BadOptionTests(Rejections):
     """
     Bad input exits with one line that names the bad value.
     """
-
-    def assertRejected(self, argv: list[str], *expected: str) -> None:
-        with self.assertRaises(SystemExit) as caught:
-            parse(*argv)
-        message = str(caught.exception.code)
-        self.assertTrue(message.startswith("responder: "), message)
-        self.assertNotIn("\n", message)
-        for text in expected:
-            self.assertIn(text, message)
 
     def test_bad_values(self) -> None:
         self.assertRejected(["--port", "99999"], "99999", "out of range")

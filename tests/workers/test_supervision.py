@@ -7,30 +7,26 @@ worker before it can handle it; on a fake reactor, then as processes.
 
 import os
 import signal
-import socket
 import time
 from pathlib import Path
-from typing import cast
 
 from twisted.internet.error import ProcessTerminated
-from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
+from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from responder import ResponderConfig, ResponderFactory, ResponderService
+from responder import ResponderConfig
 from responder.workers import (
     ALIVE,
     BOOT_FAILURES,
     BOOT_TIMEOUT,
     READY,
     Backoff,
-    SharedSocket,
-    WorkerPoolService,
     WorkerSlot,
 )
 
 from .._server import request, runningServer, twistdCommand
 from ..e2e.test_twistd import RESPONSE, assertCleanStop, scrape
-from .test_workers import LOOPBACK, ProcessReactor, alive, startedWorkers
+from .test_workers import LOOPBACK, alive, fakePool, startedWorkers
 
 
 class BackoffTests(SynchronousTestCase):
@@ -47,16 +43,8 @@ class SupervisionTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.reactor = ProcessReactor()
         config = ResponderConfig(workers=2, workerTimeout=3.0, requestLog="stdout")
-        self.pool = WorkerPoolService(
-            ResponderService(ResponderFactory(config)), self.reactor
-        )
-        self.pool.running = True
-        self.pool.sockets = (SharedSocket(3, socket.AF_INET, "tcp:0"),)
-        self.pool.childFDs = {3: 9}
-        self.events: list[LogEvent] = []
-        self.pool.log = Logger(observer=cast(ILogObserver, self.events.append))
+        self.reactor, self.pool, self.events = fakePool(config)
         self.slot = WorkerSlot(self.pool, 1)
         self.pool.workers = [self.slot]
 

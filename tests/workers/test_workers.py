@@ -212,6 +212,23 @@ class ProcessReactor(MemoryReactorClock):
         return process
 
 
+def fakePool(
+    config: ResponderConfig,
+) -> tuple[ProcessReactor, WorkerPoolService, list[LogEvent]]:
+    """
+    A running pool on a fake reactor, with one shared socket, whose log
+    events are kept.
+    """
+    reactor = ProcessReactor()
+    pool = WorkerPoolService(ResponderService(ResponderFactory(config)), reactor)
+    pool.running = True
+    pool.sockets = (SharedSocket(3, socket.AF_INET, "tcp:0"),)
+    pool.childFDs = {3: 9}
+    events: list[LogEvent] = []
+    pool.log = Logger(observer=cast(ILogObserver, events.append))
+    return reactor, pool, events
+
+
 class SlotTests(SynchronousTestCase):
     """
     The parent starts, restarts and stops each worker; tested with fake
@@ -219,16 +236,8 @@ class SlotTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.reactor = ProcessReactor()
         config = ResponderConfig(workers=2, drainTimeout=3.0, requestLog="stdout")
-        self.pool = WorkerPoolService(
-            ResponderService(ResponderFactory(config)), self.reactor
-        )
-        self.pool.running = True
-        self.pool.sockets = (SharedSocket(3, socket.AF_INET, "tcp:0"),)
-        self.pool.childFDs = {3: 9}
-        self.events: list[LogEvent] = []
-        self.pool.log = Logger(observer=cast(ILogObserver, self.events.append))
+        self.reactor, self.pool, self.events = fakePool(config)
         self.slot = WorkerSlot(self.pool, 2)
 
     def logged(self) -> list[str]:
