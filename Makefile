@@ -1,9 +1,8 @@
 # Every target sets up what it needs: a virtual environment in .venv inside
-# the checkout, with responder installed in it in editable mode.  Twisted
-# finds plugins by scanning sys.path for twisted/plugins/ folders, which an
-# editable install's import hook does not provide, so a .pth file also puts
-# this checkout on the venv's sys.path: `twistd responder` then runs the code
-# in the working tree.
+# the checkout, with responder installed in it in editable mode.  The
+# editable install is a plain .pth naming the checkout (see package-dir in
+# pyproject.toml), so twistd, which finds plugins by scanning sys.path for
+# twisted/plugins/ folders, runs `twistd responder` from the working tree.
 
 PYTHON ?= python3
 VENV := .venv
@@ -37,7 +36,6 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/responder-checkout.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	touch $@
 
 clean:
