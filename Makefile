@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 1984
 
-.PHONY: serve test lint typecheck unit bench clean
+.PHONY: serve test lint typecheck unit bench mutate clean
 
 serve: $(VENV)/.installed
 	$(BIN)/twistd --nodaemon --pidfile= responder --port $(PORT)
@@ -32,6 +32,15 @@ unit: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# Mutation testing of the core modules against the fast unit tests, from
+# scratch each time (a few minutes; docs/testing.md), then the score of
+# each module.  Not part of `make test`.
+mutate: $(VENV)/.installed
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python tools/mutation_scores.py
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -39,4 +48,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info twisted/plugins/dropin.cache
+	rm -rf $(VENV) build dist *.egg-info twisted/plugins/dropin.cache mutants
