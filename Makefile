@@ -1,18 +1,17 @@
 # Every target sets up what it needs: a virtual environment in .venv inside
 # the checkout, with responder installed in it in editable mode.  `serve`
 # installs only the package (.venv/.serve); the other targets add the test
-# and documentation tools (.venv/.test).  Twisted
-# finds plugins by scanning sys.path for twisted/plugins/ folders, which an
-# editable install's import hook does not provide, so a .pth file also puts
-# this checkout on the venv's sys.path: `twistd responder` then runs the code
-# in the working tree.
+# and documentation tools (.venv/.test).  The editable install is a plain
+# .pth naming the checkout (see package-dir in pyproject.toml), so twistd,
+# which finds plugins by scanning sys.path for twisted/plugins/ folders,
+# runs `twistd responder` from the working tree.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 1984
 
-.PHONY: serve test lint typecheck docs unit bench dist clean
+.PHONY: serve test lint typecheck docs unit bench mutate dist clean
 
 serve: $(VENV)/.serve
 	$(BIN)/twistd -n responder --port $(PORT)
@@ -42,6 +41,15 @@ unit: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# Mutation testing of the core modules against the fast unit tests, from
+# scratch each time (a few minutes; docs/testing.md), then the score of
+# each module.  Not part of `make test`.
+mutate: $(VENV)/.test
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python tools/mutation_scores.py
+
 # The wheel (txresponder-VERSION-py3-none-any.whl) into dist/, for
 # `pip install dist/txresponder-*.whl` elsewhere.
 dist: $(VENV)/.serve
@@ -51,7 +59,6 @@ $(VENV)/.serve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
-	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/responder-checkout.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.serve
@@ -59,4 +66,4 @@ $(VENV)/.test: $(VENV)/.serve
 	touch $@
 
 clean:
-	rm -rf $(VENV) apidocs build dist *.egg-info twisted/plugins/dropin.cache
+	rm -rf $(VENV) apidocs build dist *.egg-info twisted/plugins/dropin.cache mutants

@@ -1,7 +1,8 @@
 """
 What C{pip install .} gives a user: the wheel carries the twistd plugin
 (and no C{twisted/__init__.py} that would shadow Twisted), and in a fresh
-virtual environment C{twistd --help} lists responder.
+virtual environment C{twistd --help} lists responder; and what C{pip
+install -e .} gives a developer: C{twistd responder} runs the checkout.
 """
 
 import os
@@ -15,8 +16,29 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 _NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "dropin.cache"
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "dropin.cache",
+    "mutants",
 )
+
+# Each test installs Twisted into a new virtual environment; the steps have
+# their own time limits below, which this covers.
+pytestmark = pytest.mark.timeout(900)
+
+
+def freshVenv(where: Path) -> Path:
+    """
+    A new virtual environment at C{where}, from the interpreter behind the
+    one running the tests, if there is one.
+    """
+    python = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=120)
+    return where / "bin"
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +80,19 @@ def test_fresh_venv_lists_plugin(wheel: Path, tmp_path: Path) -> None:
     After a plain install into a new virtual environment, twistd finds the
     plugin and can show its options.
     """
-    venv = tmp_path / "venv"
-    # The interpreter behind the venv running the tests, if there is one.
-    python = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
+    bin = freshVenv(tmp_path / "venv")
     subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)],
+        [str(bin / "pip"), "install", "--quiet", str(wheel)],
         check=True,
         timeout=600,
     )
     listing = subprocess.run(
-        [str(venv / "bin" / "twistd"), "--help"],
+        [str(bin / "twistd"), "--help"],
         capture_output=True, text=True, check=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert "responder" in listing.stdout
     options = subprocess.run(
-        [str(venv / "bin" / "twistd"), "responder", "--help"],
+        [str(bin / "twistd"), "responder", "--help"],
         capture_output=True, text=True, check=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert "--max-request" in options.stdout
@@ -113,3 +132,30 @@ def test_test_runs_the_docs_build() -> None:
     """
     assert any("pydoctor" in line and "--warnings-as-errors" in line
                for line in make("test"))  # fmt: skip
+
+
+def test_editable_install_runs_the_checkout(tmp_path: Path) -> None:
+    """
+    After a plain C{pip install -e} of a checkout, twistd finds the plugin
+    (it scans C{sys.path} for C{twisted/plugins/}, which an import hook
+    would not provide) and runs the checkout's code: an option added to
+    the checkout shows in C{twistd responder --help} at once.
+    """
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
+    bin = freshVenv(tmp_path / "venv")
+    subprocess.run(
+        [str(bin / "pip"), "install", "--quiet", "-e", str(source)],
+        check=True,
+        timeout=600,
+    )
+    twistd = source / "responder" / "options" / "_table.py"
+    twistd.write_text(
+        twistd.read_text().replace('"max-request"', '"max-edited-request"')
+    )
+    options = subprocess.run(
+        [str(bin / "twistd"), "responder", "--help"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert options.returncode == 0, options.stdout + options.stderr
+    assert "--max-edited-request" in options.stdout
