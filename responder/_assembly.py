@@ -4,7 +4,8 @@ The assembly: one configuration becomes the services that serve it.
 One process gets a L{ResponderService}; C{--workers N} gets a
 L{responder.workers.WorkerPoolService} that wraps that same service (it
 listens, its workers serve), as a supervisor wraps a server rather than
-being one.  Metrics, when asked for, are served beside either.  The
+being one.  Metrics and the control API, when asked for, are served
+beside it.  The
 optional parts are imported here, and only when the configuration asks
 for them.
 """
@@ -57,6 +58,11 @@ def makeService(
             config.metrics, collector, reactor, timeout=config.timeout
         )
         metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.admin is not None:
+        from .admin import makeAdminService
+
+        admin = makeAdminService(config.admin, factory, config.adminToken, reactor)
+        admin.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top
 
 

@@ -17,6 +17,7 @@ from twisted.python import usage
 
 from ..escaping import escapeRequest
 from ..options import positiveInt, positiveSeconds
+from ._admin import admin
 from ._ask import ask
 
 
@@ -27,7 +28,8 @@ class ClientOptions(usage.Options):
         "print the response with unprintable bytes escaped. ENDPOINT is a port "
         "number on this machine or a Twisted client endpoint description: "
         "tcp:HOST:PORT, tcp6:..., unix:PATH, tls:HOST:PORT. With --count, "
-        "print a summary instead. Exits 1 if any request fails or times out."
+        "print a summary instead. Exits 1 if any request fails or times out. "
+        "'responder-client admin --help': drive a control API (--admin)."
     )
     optParameters: list[list[Any]] = [
         ["count", "n", 1, "Requests to send.", positiveInt],
@@ -135,11 +137,15 @@ def _summary(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
-    The C{responder-client} console script.
+    The C{responder-client} console script; C{responder-client admin ...}
+    drives a control API instead (see L{admin}).
     """
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["admin"]:
+        raise SystemExit(admin(arguments[1:]))
     options = ClientOptions()  # type: ignore[no-untyped-call]
     try:
-        options.parseOptions(sys.argv[1:] if argv is None else list(argv))  # type: ignore[no-untyped-call]
+        options.parseOptions(arguments)  # type: ignore[no-untyped-call]
     except usage.UsageError as e:
         raise SystemExit(f"responder-client: {e}") from None
 

@@ -11,8 +11,9 @@ from twisted.logger import Logger
 
 from ..config import ResponderConfig
 from ..escaping import escapeRequest
+from ..journal import Journal, JournalEntry
 from ..logs import ANSWERED, LoggerRequestLog, RequestLog, StreamRequestLog
-from ..rules import Rules, RulesError, loadRules
+from ..rules import Rule, Rules, RulesError, loadRules
 from ._address import describeAddress
 from ._admission import REFUSED_BY_ACCESS, Admission
 from ._connections import ConnectionRegistry
@@ -21,6 +22,9 @@ from ._keepalive import KeepAliveProtocol
 from ._protocol import ResponderProtocol
 from ._reactor import installedReactor
 from ._stats import ResponderStats
+
+#: How a refused connection shows in the journal.
+REFUSED = "refused"
 
 
 class _Refused(Protocol):
@@ -52,6 +56,10 @@ class ResponderFactory(Factory[Protocol]):
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
     @ivar rules: the L{Rules} in force, or C{None}.
+    @ivar fileRules: the rules of the C{--rules} file as last loaded, or
+        C{None}: what L{resetRules} goes back to.
+    @ivar journal: the last requests (L{Journal}), or C{None} when
+        C{config.journal} is 0.
     @ivar measuringLatency: whether request-to-response latency is kept in
         C{stats} (only when metrics are served).
     @ivar requestLog: where requests are recorded (see L{RequestLog}), or
@@ -97,6 +105,8 @@ class ResponderFactory(Factory[Protocol]):
         self.rules: Rules | None = None
         if config.rules is not None:
             self.rules = loadRules(config.rules)
+        self.fileRules = self.rules
+        self.journal = Journal(config.journal) if config.journal else None
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
@@ -109,6 +119,10 @@ class ResponderFactory(Factory[Protocol]):
         refusal = admission.refusal(addr, len(self.connections))
         if refusal is None:
             return self._serve()
+        if self.journal is not None:
+            self.journal.record(
+                JournalEntry(self.clock.seconds(), describeAddress(addr), b"", REFUSED)
+            )
         if refusal == REFUSED_BY_ACCESS:
             self.stats.refusedByAccess += 1
             return _Refused(None)
@@ -160,22 +174,53 @@ class ResponderFactory(Factory[Protocol]):
             self.requestLog.flush()
 
     def requestReceived(
-        self, connection: Connection, request: bytes, outcome: str = ANSWERED
+        self,
+        connection: Connection,
+        request: bytes,
+        outcome: str = ANSWERED,
+        rule: Rule | None = None,
     ) -> None:
         """
-        Count and log a request that is about to be answered, or to meet
-        the fault a rule chose (C{outcome}).
+        Count, log and journal a request that is about to be answered, or
+        to meet the fault a rule chose (C{outcome}); C{rule} is the rule
+        that matched, if one did.
         """
         self.stats.requests += 1
+        journal = self.journal
+        if self.requestLog is None and journal is None:
+            return
+        peer = connection.peerName
+        if peer is None:
+            # Once per connection: keep-alive connections ask often, and
+            # behind haproxy: the peer is known by the first request.
+            peer = connection.peerName = describeAddress(connection.transport.getPeer())
         if self.requestLog is not None:
-            peer = connection.peerName
-            if peer is None:
-                # Once per connection: keep-alive connections ask often, and
-                # behind haproxy: the peer is known by the first request.
-                peer = connection.peerName = describeAddress(
-                    connection.transport.getPeer()
-                )
             self.requestLog(peer, escapeRequest(request), outcome)
+        if journal is not None:
+            journal.record(
+                JournalEntry(
+                    self.clock.seconds(),
+                    peer,
+                    request,
+                    outcome,
+                    None if rule is None else rule.index,
+                    None if rule is None else rule.name,
+                )
+            )
+
+    def setRules(self, rules: Rules | None) -> None:
+        """
+        Put C{rules} in force from the next request on (C{None}: answer
+        every request with the default response).
+        """
+        self.rules = rules
+
+    def resetRules(self) -> None:
+        """
+        Go back to the rules of the C{--rules} file as last loaded, or to
+        none: read nothing, so a reset cannot fail.
+        """
+        self.rules = self.fileRules
 
     def reloadRules(self) -> None:
         """
@@ -189,7 +234,7 @@ class ResponderFactory(Factory[Protocol]):
         except RulesError as e:
             self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
             return
-        self.rules = rules
+        self.rules = self.fileRules = rules
         self.log.info(
             "reloaded {count} rules from {source}",
             count=len(rules.rules),

@@ -12,10 +12,12 @@ from twisted.python import usage
 
 from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
 from ..rules import loadRules
+from ._admin import adminToken, checkAdmin
 from ._endpoints import parseEndpoint
 from ._parsers import (
     checked,
     choice,
+    countOrZero,
     parameter,
     parseDelimiter,
     parseNetwork,
@@ -135,6 +137,22 @@ class Options(usage.Options):
             "Endpoint to serve Prometheus metrics on at /metrics, such as "
             "tcp:9100:interface=127.0.0.1. [default: none]",
         ],
+        [
+            "admin",
+            None,
+            None,
+            "Endpoint to serve the control API on (HTTP/JSON: the request "
+            "journal, rules, reset; see docs/control-api.md), such as "
+            "tcp:8019:interface=127.0.0.1. [default: none]",
+        ],
+        ["admin-token", None, None, "Bearer token the control API asks for."],
+        ["admin-token-file", None, None, "File whose first line is that token."],
+        parameter(
+            "journal",
+            ResponderConfig.journal,
+            "Requests kept in memory for the control API.",
+            countOrZero,
+        ),
         parameter(
             "log-format",
             "text",
@@ -223,6 +241,13 @@ class Options(usage.Options):
         runner = getattr(self, "parent", None)
         if self["log-format"] == "json":
             checked("log-format", lambda _: useJSONLog(runner), "json")
+        admin = self["admin"]
+        token = adminToken(self["admin-token"], self["admin-token-file"])
+        if admin is not None:
+            admin = endpoint("admin", admin)
+            checked(
+                "admin", lambda text: checkAdmin(text, token, self["workers"]), admin
+            )
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]
@@ -253,4 +278,7 @@ class Options(usage.Options):
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner
             ),
+            journal=self["journal"],
+            admin=admin,
+            adminToken=token,
         )

@@ -26,7 +26,7 @@ _FAULTS: dict[str, Action] = {"close": "close", "reset": "reset", "never": "neve
 _MATCH_KEYS = ("equals", "equals_hex", "prefix", "prefix_hex", "regex")
 _RESPONSE_KEYS = ("response", "response_hex", "response_file")
 _RULE_KEYS = frozenset(
-    (*_MATCH_KEYS, *_RESPONSE_KEYS, "terminator", "delay", "slow", "fault")
+    (*_MATCH_KEYS, *_RESPONSE_KEYS, "terminator", "delay", "slow", "fault", "name")
 )
 _GREETING_KEYS = ("greeting", "greeting_hex", "greeting_file")
 _TOP_KEYS = frozenset((*_GREETING_KEYS, "greeting_terminator", "terminator", "rule"))
@@ -104,6 +104,7 @@ class Validator:
             rules=self.rules(data.get("rule", []), terminator),
             greeting=greeting,
             source=self.source,
+            text=self.lines.text,
         )
 
     def rules(self, tables: object, terminator: bytes) -> tuple[Rule, ...]:
@@ -185,6 +186,7 @@ class Validator:
             slowInterval=slowInterval,
             index=index,
             line=self.lines.lineOf(path) or 0,
+            name=self.string(table, "name", path, what) if "name" in table else None,
         )
 
     def matcher(

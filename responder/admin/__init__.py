@@ -1,0 +1,26 @@
+"""
+The control API (C{--admin ENDPOINT}): HTTP/JSON on C{twisted.web} to read
+and clear the request journal, replace the rules, reset, and check health,
+as a test asks a test double.  Imported only when C{--admin} is given, so
+a server without it never loads C{twisted.web}.  The API is described in
+C{docs/control-api.yaml} (OpenAPI) and C{docs/control-api.md}.
+"""
+
+from ._api import ControlAPI
+from ._http import MAX_BODY, BoundedRequest, QuietSite
+from ._rules import rulesFromText
+from ._service import makeAdminService
+from ._view import Filters, entryView, journalView, parseFilters
+
+__all__ = [
+    "MAX_BODY",
+    "BoundedRequest",
+    "ControlAPI",
+    "Filters",
+    "QuietSite",
+    "entryView",
+    "journalView",
+    "makeAdminService",
+    "parseFilters",
+    "rulesFromText",
+]
