@@ -40,7 +40,8 @@ class API:
         self.transport = StringTransport()
         channel.makeConnection(self.transport)
         channel.dataReceived(data)
-        return self.transport.value()
+        value: bytes = self.transport.value()
+        return value
 
     def call(
         self, method: str, path: str, body: bytes = b"", headers: str = ""

@@ -8,6 +8,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -61,7 +62,7 @@ def served() -> Iterator[Served]:
     suppress_health_check=list(HealthCheck),
 )
 def test_matches_its_openapi_description(
-    case: schemathesis.Case, served: Served
+    case: schemathesis.Case[Any], served: Served
 ) -> None:
     response = case.call(
         base_url=f"http://127.0.0.1:{served.admin}",

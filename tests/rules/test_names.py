@@ -7,7 +7,10 @@ import pytest
 
 from responder.rules import RulesError, parseRules
 
-TEXT = '[[rule]]\nname = "greet"\nequals = "hi"\nresponse = "yo"\n\n[[rule]]\nprefix = ""\nfault = "close"\n'
+TEXT = (
+    '[[rule]]\nname = "greet"\nequals = "hi"\nresponse = "yo"\n\n'
+    '[[rule]]\nprefix = ""\nfault = "close"\n'
+)
 
 
 def test_names_and_text() -> None:
