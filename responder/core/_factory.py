@@ -11,7 +11,7 @@ from twisted.logger import Logger
 
 from ..config import ResponderConfig
 from ..escaping import escapeRequest
-from ..journal import Journal, JournalEntry
+from ..journal import Journal
 from ..logs import ANSWERED, LoggerRequestLog, RequestLog, StreamRequestLog
 from ..rules import Rule, Rules, RulesError, loadRules
 from ._address import describeAddress
@@ -106,7 +106,9 @@ class ResponderFactory(Factory[Protocol]):
         if config.rules is not None:
             self.rules = loadRules(config.rules)
         self.fileRules = self.rules
-        self.journal = Journal(config.journal) if config.journal else None
+        self.journal = (
+            Journal(config.journal, config.maxRequest) if config.journal else None
+        )
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
@@ -121,7 +123,7 @@ class ResponderFactory(Factory[Protocol]):
             return self._serve()
         if self.journal is not None:
             self.journal.record(
-                JournalEntry(self.clock.seconds(), describeAddress(addr), b"", REFUSED)
+                self.clock.seconds(), describeAddress(addr), b"", REFUSED
             )
         if refusal == REFUSED_BY_ACCESS:
             self.stats.refusedByAccess += 1
@@ -197,16 +199,12 @@ class ResponderFactory(Factory[Protocol]):
         if self.requestLog is not None:
             self.requestLog(peer, escapeRequest(request), outcome)
         if journal is not None:
-            journal.record(
-                JournalEntry(
-                    self.clock.seconds(),
-                    peer,
-                    request,
-                    outcome,
-                    None if rule is None else rule.index,
-                    None if rule is None else rule.name,
+            if rule is None:
+                journal.record(self.clock.seconds(), peer, request, outcome)
+            else:
+                journal.record(
+                    self.clock.seconds(), peer, request, outcome, rule.index, rule.name
                 )
-            )
 
     def setRules(self, rules: Rules | None) -> None:
         """

@@ -7,6 +7,7 @@ ask about through the control API.  Pure data: no Twisted.
 from ._journal import (
     DEFAULT_BYTES,
     ENTRY_OVERHEAD,
+    MAX_PEER,
     Journal,
     JournalEntry,
 )
@@ -14,6 +15,7 @@ from ._journal import (
 __all__ = [
     "DEFAULT_BYTES",
     "ENTRY_OVERHEAD",
+    "MAX_PEER",
     "Journal",
     "JournalEntry",
 ]

@@ -41,7 +41,8 @@ Keys of a C{[[rule]]}:
     connection: a TCP reset) or C{"never"} (keep the connection and never
     answer).  A rule with a fault has no response, terminator or C{slow};
     C{"never"} has no C{delay} either.
-  - C{name}: what to call the rule in the request journal; optional.
+  - C{name}: what to call the rule in the request journal (at most 100
+    characters); optional.
 
 Requests are matched as responder defines them: the bytes before the first
 NUL (or the keep-alive delimiter), at most C{--max-request} of them.

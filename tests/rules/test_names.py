@@ -23,3 +23,11 @@ def test_a_name_is_a_string() -> None:
     with pytest.raises(RulesError) as raised:
         parseRules('[[rule]]\nequals = "a"\nresponse = "b"\nname = 7\n', "r.toml")
     assert str(raised.value) == "r.toml:4: rule 1: name must be a string, not integer 7"
+
+
+def test_a_name_is_short() -> None:
+    text = f'[[rule]]\nequals = "a"\nresponse = "b"\nname = "{"n" * 101}"\n'
+    with pytest.raises(RulesError) as raised:
+        parseRules(text, "r.toml")
+    assert str(raised.value) == "r.toml:4: rule 1: name is over 100 characters"
+    assert parseRules(text.replace("n" * 101, "n" * 100), "r.toml").rules[0].name
