@@ -5,9 +5,8 @@ One process gets a L{ResponderService}; C{--workers N} gets a
 L{responder.workers.WorkerPoolService} that wraps that same service (it
 listens, its workers serve), as a supervisor wraps a server rather than
 being one.  Metrics and the control API, when asked for, are served
-beside it.  The
-optional parts are imported here, and only when the configuration asks
-for them.
+beside it.  The optional parts are imported here, and only when the
+configuration asks for them.
 """
 
 from typing import TYPE_CHECKING

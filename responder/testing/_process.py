@@ -3,7 +3,6 @@ A responder in a process of its own, steered through its control API: the
 test double for synchronous test suites.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -59,7 +58,6 @@ class ResponderServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         try:
             self.port, self.adminPort = self._ports(startTimeout)
