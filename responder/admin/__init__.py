@@ -10,17 +10,20 @@ from ._api import ControlAPI
 from ._http import MAX_BODY, BoundedRequest, QuietSite
 from ._rules import rulesFromText
 from ._service import makeAdminService
-from ._view import Filters, entryView, journalView, parseFilters
+from ._stream import BATCH, streamEntries
+from ._view import Filters, entryView, parseFilters, selected
 
 __all__ = [
+    "BATCH",
     "MAX_BODY",
     "BoundedRequest",
     "ControlAPI",
     "Filters",
     "QuietSite",
     "entryView",
-    "journalView",
     "makeAdminService",
     "parseFilters",
     "rulesFromText",
+    "selected",
+    "streamEntries",
 ]

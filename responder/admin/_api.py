@@ -10,16 +10,17 @@ from collections.abc import Callable
 
 from twisted.logger import Logger
 from twisted.web.resource import Resource
-from twisted.web.server import Request
+from twisted.web.server import NOT_DONE_YET, Request
 
 from ..core import ResponderFactory
 from ..escaping import escapeRequest
 from ..rules import RulesError
 from ._http import errorBody
 from ._rules import rulesFromText
-from ._view import journalView, parseFilters
+from ._stream import BATCH, streamEntries
+from ._view import entryView, parseFilters, selected
 
-_Handler = Callable[["ControlAPI", Request], bytes]
+_Handler = Callable[["ControlAPI", Request], bytes | int]
 
 
 class ControlAPI(Resource):
@@ -38,7 +39,7 @@ class ControlAPI(Resource):
         self.factory = factory
         self.token = token
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         """
         Check the token, find the route, and answer; every refusal is a
         4xx with a JSON body of one line.
@@ -82,12 +83,18 @@ class ControlAPI(Resource):
         request.setResponseCode(204)
         return b""
 
-    def getRequests(self, request: Request) -> bytes:
+    def getRequests(self, request: Request) -> bytes | int:
         try:
             filters = parseFilters(request.args or {})
         except ValueError as e:
             return self._error(request, 400, str(e))
-        return self._json(request, journalView(self.factory.journal, filters))
+        entries, dropped = selected(self.factory.journal, filters)
+        if len(entries) <= BATCH:
+            views = [entryView(entry) for entry in entries]
+            return self._json(request, {"requests": views, "dropped": dropped})
+        request.setHeader(b"content-type", b"application/json")
+        streamEntries(request, entries, dropped, self.factory.clock)
+        return NOT_DONE_YET
 
     def deleteRequests(self, request: Request) -> bytes:
         if self.factory.journal is not None:

@@ -102,17 +102,15 @@ def entryView(entry: JournalEntry) -> dict[str, object]:
     }
 
 
-def journalView(journal: Journal | None, filters: Filters) -> dict[str, object]:
+def selected(
+    journal: Journal | None, filters: Filters
+) -> tuple[list[JournalEntry], int]:
     """
-    The body of C{GET /requests}: the entries C{filters} admits, oldest
-    first, and how many the journal has dropped.  No journal
-    (C{--journal 0}) lists nothing.
+    The entries C{filters} admits, oldest first, and how many the journal
+    has dropped.  No journal (C{--journal 0}) lists nothing.
     """
     entries: Iterable[JournalEntry] = () if journal is None else journal
     chosen = [entry for entry in entries if filters.admits(entry)]
     if filters.limit is not None:
         chosen = chosen[-filters.limit :]
-    return {
-        "requests": [entryView(entry) for entry in chosen],
-        "dropped": 0 if journal is None else journal.dropped,
-    }
+    return chosen, 0 if journal is None else journal.dropped

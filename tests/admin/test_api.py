@@ -9,10 +9,12 @@ from ipaddress import ip_network
 
 import pytest
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from responder import ResponderConfig
-from responder.admin import MAX_BODY, ControlAPI, QuietSite
+from responder.admin import BATCH, MAX_BODY, ControlAPI, QuietSite
 
 from ..core.test_faults import writeRules
 from ..support import Harness
@@ -40,8 +42,24 @@ class API:
         self.transport = StringTransport()
         channel.makeConnection(self.transport)
         channel.dataReceived(data)
+        self.pump()
         value: bytes = self.transport.value()
         return value
+
+    def pump(self, turns: int = 10_000) -> int:
+        """
+        Run the calls that are due, one a turn as a reactor would (a
+        L{Clock} would run calls made by a due call in the same
+        C{advance}), at most C{turns}; return how many ran.
+        """
+        clock = self.harness.clock
+        for turn in range(turns):
+            due = [c for c in clock.calls if c.getTime() <= clock.seconds()]
+            if not due:
+                return turn
+            clock.calls.remove(due[0])
+            due[0].func(*due[0].args, **due[0].kw)
+        return turns
 
     def call(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
@@ -265,3 +283,42 @@ def test_refusals_show_in_the_list() -> None:
     api.harness.connect()
     [entry] = json.loads(api.call("GET", "/requests")[2])["requests"]
     assert (entry["outcome"], entry["data"]) == ("refused", "")
+
+
+def test_a_long_list_is_written_a_batch_per_turn() -> None:
+    api = API(ResponderConfig(quiet=True))
+    count = BATCH * 3 + 7
+    for i in range(count):
+        api.send(b"r%d\xff" % i)
+    channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert channel is not None
+    channel.makeConnection(api.transport)
+    channel.dataReceived(b"GET /requests HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not api.transport.value().endswith(b"}\n")
+    # One turn per batch: the responder answers in between.
+    protocol, transport = api.harness.connect()
+    protocol.dataReceived(b"in between")
+    assert transport.value() == b"This is the response\0"
+    assert api.pump() == 4 + 1
+    body = api.transport.value().partition(b"\r\n\r\n")[2]
+    # Chunked: size lines and data alternate.
+    found = json.loads(b"".join(body.split(b"\r\n")[1::2]))
+    assert found["dropped"] == 0
+    assert [base64.b64decode(e["data"]) for e in found["requests"]] == [
+        b"r%d\xff" % i for i in range(count)
+    ]
+
+
+def test_a_client_that_leaves_mid_list_stops_it() -> None:
+    api = API(ResponderConfig(quiet=True))
+    for i in range(BATCH * 5):
+        api.send(b"%d" % i)
+    channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert channel is not None
+    channel.makeConnection(api.transport)
+    channel.dataReceived(b"GET /requests HTTP/1.1\r\nHost: x\r\n\r\n")
+    api.pump(turns=1)
+    written = len(api.transport.value())
+    channel.connectionLost(Failure(ConnectionDone()))
+    assert api.pump() == 0
+    assert len(api.transport.value()) == written
