@@ -3,6 +3,9 @@ The pytest plugin, as a user's test suite meets it: run with C{pytester}
 in a pytest process of its own, which finds the plugin by its entry point.
 """
 
+import re
+from pathlib import Path
+
 import pytest
 
 SUITE = """
@@ -97,3 +100,25 @@ def test_a_server_that_cannot_start(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*RuntimeError: responder did not start:", "*--max-request*"]
     )
+
+
+def _docExamples() -> list[str]:
+    """
+    The Python examples of docs/control-api.md that are whole test files.
+    """
+    text = (Path(__file__).parents[2] / "docs" / "control-api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    return [block for block in blocks if "def test_" in block]
+
+
+def test_the_docs_examples_pass(pytester: pytest.Pytester) -> None:
+    """
+    The examples of the docs page (the README section's among them) run
+    as they are written.
+    """
+    examples = _docExamples()
+    assert len(examples) == 2
+    for n, example in enumerate(examples):
+        pytester.makepyfile(**{f"test_example{n}": example})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=2)
