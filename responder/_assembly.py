@@ -60,7 +60,13 @@ def makeService(
     if config.admin is not None:
         from .admin import makeAdminService
 
-        admin = makeAdminService(config.admin, factory, config.adminToken, reactor)
+        admin = makeAdminService(
+            config.admin,
+            factory,
+            config.adminToken,
+            reactor,
+            workers=pool.control() if pooled else None,
+        )
         admin.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top
 

@@ -6,7 +6,7 @@ a server without it never loads C{twisted.web}.  The API is described in
 C{docs/control-api.yaml} (OpenAPI) and C{docs/control-api.md}.
 """
 
-from ._api import ControlAPI
+from ._api import ControlAPI, Workers
 from ._http import MAX_BODY, BoundedRequest, QuietSite
 from ._rules import rulesFromText
 from ._service import makeAdminService
@@ -20,6 +20,7 @@ __all__ = [
     "ControlAPI",
     "Filters",
     "QuietSite",
+    "Workers",
     "entryView",
     "makeAdminService",
     "parseFilters",

@@ -6,21 +6,52 @@ one-line error and a 4xx for anything it cannot take.
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ..core import ResponderFactory
 from ..escaping import escapeRequest
-from ..rules import RulesError
+from ..journal import JournalEntry
+from ..rules import Rules, RulesError
 from ._http import errorBody
 from ._rules import rulesFromText
 from ._stream import BATCH, streamEntries
-from ._view import entryView, parseFilters, selected
+from ._view import Filters, entryView, parseFilters, selected
 
 _Handler = Callable[["ControlAPI", Request], bytes | int]
+
+
+class Workers(Protocol):
+    """
+    What the API asks of the workers of C{--workers N}, which serve while
+    this process only listens: each answers once every worker has done it.
+    """
+
+    async def entries(self) -> tuple[list[JournalEntry], int]:
+        """
+        Every worker's journal, in time order, and the drops of all.
+        """
+
+    async def clear(self) -> None:
+        """
+        Empty every worker's journal.
+        """
+
+    async def setRules(self, rules: Rules | None) -> None:
+        """
+        Put C{rules} in force in every worker (and keep them here).
+        """
+
+    async def reset(self) -> None:
+        """
+        Empty the journals and restore the rules file's rules everywhere.
+        """
 
 
 class ControlAPI(Resource):
@@ -34,10 +65,16 @@ class ControlAPI(Resource):
     isLeaf = True
     log = Logger(namespace="responder")
 
-    def __init__(self, factory: ResponderFactory, token: bytes | None = None) -> None:
+    def __init__(
+        self,
+        factory: ResponderFactory,
+        token: bytes | None = None,
+        workers: "Workers | None" = None,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.factory = factory
         self.token = token
+        self.workers = workers
 
     def render(self, request: Request) -> bytes | int:
         """
@@ -88,7 +125,22 @@ class ControlAPI(Resource):
             filters = parseFilters(request.args or {})
         except ValueError as e:
             return self._error(request, 400, str(e))
-        entries, dropped = selected(self.factory.journal, filters)
+        if self.workers is not None:
+            return self._later(request, self._listWorkers(request, filters))
+        journal = self.factory.journal
+        if journal is None:
+            return self._list(request, [], 0)
+        return self._list(request, selected(journal, filters), journal.dropped)
+
+    async def _listWorkers(self, request: Request, filters: Filters) -> bytes | None:
+        assert self.workers is not None
+        entries, dropped = await self.workers.entries()
+        body = self._list(request, selected(entries, filters), dropped)
+        return None if isinstance(body, int) else body
+
+    def _list(
+        self, request: Request, entries: list[JournalEntry], dropped: int
+    ) -> bytes | int:
         if len(entries) <= BATCH:
             views = [entryView(entry) for entry in entries]
             return self._json(request, {"requests": views, "dropped": dropped})
@@ -96,7 +148,9 @@ class ControlAPI(Resource):
         streamEntries(request, entries, dropped, self.factory.clock)
         return NOT_DONE_YET
 
-    def deleteRequests(self, request: Request) -> bytes:
+    def deleteRequests(self, request: Request) -> bytes | int:
+        if self.workers is not None:
+            return self._later(request, self._whenDone(request, self.workers.clear()))
         if self.factory.journal is not None:
             self.factory.journal.clear()
         return self._noContent(request)
@@ -106,7 +160,7 @@ class ControlAPI(Resource):
         request.setHeader(b"content-type", b"application/toml; charset=utf-8")
         return b"" if rules is None else rules.text.encode("utf-8")
 
-    def putRules(self, request: Request) -> bytes:
+    def putRules(self, request: Request) -> bytes | int:
         assert request.content is not None
         body = request.content.read()
         try:
@@ -121,16 +175,55 @@ class ControlAPI(Resource):
             rules = rulesFromText(text)
         except RulesError as e:
             return self._error(request, 400, str(e))
-        self.factory.setRules(rules)
         count = 0 if rules is None else len(rules.rules)
         self.log.info("control API: {count} rules in force", count=count)
-        return self._json(request, {"rules": count})
+        answer = self._json(request, {"rules": count})
+        if self.workers is not None:
+            done = self._whenDone(request, self.workers.setRules(rules), answer)
+            return self._later(request, done)
+        self.factory.setRules(rules)
+        return answer
 
-    def postReset(self, request: Request) -> bytes:
+    def postReset(self, request: Request) -> bytes | int:
+        if self.workers is not None:
+            return self._later(request, self._whenDone(request, self.workers.reset()))
         self.factory.resetRules()
         if self.factory.journal is not None:
             self.factory.journal.clear()
         return self._noContent(request)
+
+    async def _whenDone(
+        self, request: Request, work: Awaitable[None], answer: bytes | None = None
+    ) -> bytes:
+        """
+        Wait for every worker to have done C{work}; then C{answer}, or no
+        content.
+        """
+        await work
+        return self._noContent(request) if answer is None else answer
+
+    def _later(self, request: Request, work: Coroutine[Any, Any, bytes | None]) -> int:
+        """
+        Answer once C{work}, which asks the workers, gives the body (or
+        C{None}, having written the answer itself); a worker that cannot
+        answer (one that has just died, say) makes a 503.
+        """
+        gone: list[Failure] = []
+        request.notifyFinish().addErrback(gone.append)
+
+        def answer(body: bytes | None) -> None:
+            if body is not None and not gone:
+                request.write(body)
+                request.finish()
+
+        def failed(reason: Failure) -> None:
+            if not gone:
+                why = f"the workers did not all answer: {reason.getErrorMessage()}"
+                request.write(self._error(request, 503, why))
+                request.finish()
+
+        Deferred.fromCoroutine(work).addCallbacks(answer, failed)
+        return NOT_DONE_YET
 
     def getHealth(self, request: Request) -> bytes:
         return self._json(request, {"status": "ok"})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..escaping import escapeRequest
-from ..journal import Journal, JournalEntry
+from ..journal import JournalEntry
 
 
 @dataclass(frozen=True)
@@ -102,15 +102,11 @@ def entryView(entry: JournalEntry) -> dict[str, object]:
     }
 
 
-def selected(
-    journal: Journal | None, filters: Filters
-) -> tuple[list[JournalEntry], int]:
+def selected(entries: Iterable[JournalEntry], filters: Filters) -> list[JournalEntry]:
     """
-    The entries C{filters} admits, oldest first, and how many the journal
-    has dropped.  No journal (C{--journal 0}) lists nothing.
+    The entries (oldest first) that C{filters} admits.
     """
-    entries: Iterable[JournalEntry] = () if journal is None else journal
     chosen = [entry for entry in entries if filters.admits(entry)]
     if filters.limit is not None:
         chosen = chosen[-filters.limit :]
-    return chosen, 0 if journal is None else journal.dropped
+    return chosen

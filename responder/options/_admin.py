@@ -72,17 +72,12 @@ def adminToken(token: str | None, tokenFile: str | None) -> bytes | None:
     return token.encode("ascii")
 
 
-def checkAdmin(description: str, token: bytes | None, workers: int) -> None:
+def checkAdmin(description: str, token: bytes | None) -> None:
     """
-    Refuse a control API that others could reach without a token, or one
-    beside workers (whose journals and rules it cannot reach yet).
+    Refuse a control API that others could reach without a token.
 
     @raise ValueError: saying why.
     """
-    if workers > 1:
-        raise ValueError(
-            "the control API serves one process: it cannot be used with --workers"
-        )
     if token is None and not isLocalEndpoint(description):
         raise ValueError(
             f"{description} is not a loopback or unix endpoint: give"

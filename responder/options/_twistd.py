@@ -245,9 +245,7 @@ class Options(usage.Options):
         token = adminToken(self["admin-token"], self["admin-token-file"])
         if admin is not None:
             admin = endpoint("admin", admin)
-            checked(
-                "admin", lambda text: checkAdmin(text, token, self["workers"]), admin
-            )
+            checked("admin", lambda text: checkAdmin(text, token), admin)
         self.config = ResponderConfig(
             endpoints=tuple(
                 endpoint(name, text) for name, text in given or [("port", DEFAULT_PORT)]

@@ -40,6 +40,7 @@ from ..core import (
     ResponderService,
 )
 from ..metrics import Snapshot, StatsSource
+from ._channel import PoolControl
 from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
 from ._supervisor import WorkerSlot
 
@@ -152,6 +153,16 @@ class WorkerPoolService(MultiService):
             return readSnapshots(directory, alive=alive, log=self.log)
 
         return snapshots
+
+    def control(self) -> PoolControl:
+        """
+        What the control API asks of the workers: their journals, and the
+        rules in force in each.
+        """
+        return PoolControl(
+            self.factory,
+            lambda: [slot.channel for slot in self.workers if slot.channel is not None],
+        )
 
     def reload(self) -> None:
         """

@@ -66,6 +66,14 @@ def _fromJSON(value: Any) -> Any:
     return value
 
 
+def controlFD(sockets: tuple["SharedSocket", ...]) -> int:
+    """
+    The descriptor of a worker's control channel (see
+    L{responder.workers._channel}): the one after its sockets.
+    """
+    return FIRST_SOCKET_FD + len(sockets)
+
+
 def workerDescription(description: str) -> str:
     """
     The endpoint description a worker parses for the socket the parent

@@ -14,6 +14,7 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IProcessTransport,
     IReactorProcess,
+    IReactorSocket,
     IReactorTime,
 )
 from twisted.internet.protocol import ProcessProtocol
@@ -21,7 +22,9 @@ from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
 
 from ..config import ResponderConfig
-from ._spec import SharedSocket, WorkerSpec
+from ..core import ResponderFactory
+from ._channel import ChannelEnds, WorkerChannel
+from ._spec import SharedSocket, WorkerSpec, controlFD
 
 #: The module a worker runs, as C{python -m CHILD_MODULE}.
 CHILD_MODULE = "responder.workers.child"
@@ -49,6 +52,12 @@ class Pool(Protocol):
         The configuration the workers serve.
         """
 
+    @property
+    def factory(self) -> ResponderFactory:
+        """
+        The parent's factory: the rules in force.
+        """
+
 
 #: A worker that dies is started again, but no sooner than this many seconds
 #: after its last start: a worker that cannot start must not make the parent
@@ -74,6 +83,7 @@ class WorkerSlot:
         self.pool = pool
         self.number = number
         self.process: WorkerProtocol | None = None
+        self.channel: WorkerChannel | None = None
         self._clock = pool.reactor
         self._started = 0.0
         self._restart: IDelayedCall | None = None
@@ -93,6 +103,10 @@ class WorkerSlot:
         # twistd may have pointed its own at /dev/null.
         stdout: int | str = 1 if pool.config.requestLog == "stdout" else "r"
         childFDs: dict[int, int | str] = {0: "w", 1: stdout, 2: "r", **pool.childFDs}
+        ends = ChannelEnds() if pool.config.admin is not None else None
+        if ends is not None:
+            # The control API asks the worker through a channel of its own.
+            childFDs[controlFD(pool.sockets)] = ends.child.fileno()
         protocol = WorkerProtocol(self)
         self._started = self._clock.seconds()
         cast(IReactorProcess, self._clock).spawnProcess(
@@ -112,6 +126,8 @@ class WorkerSlot:
         protocol.transport.write(spec.toJSON())
         protocol.transport.closeStdin()
         self.process = protocol
+        if ends is not None:
+            self.channel = ends.open(cast(IReactorSocket, self._clock), pool.factory)
         pool.log.info(
             "started worker {number} (pid {pid})", number=self.number, pid=protocol.pid
         )

@@ -12,6 +12,7 @@ for up to the drain timeout, and exits.
 import os
 import select
 import signal
+import socket
 import sys
 from typing import TextIO, cast
 
@@ -19,6 +20,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import (
     IReactorCore,
+    IReactorSocket,
     IReactorThreads,
     IReactorTime,
 )
@@ -37,7 +39,8 @@ from ..core import ResponderFactory, describeAddress
 from ..logs import JSONLogObserver, StreamRequestLog
 from ..metrics import StatsSnapshotWriter
 from ._adopt import AdoptedSocket
-from ._spec import WorkerSpec
+from ._channel import WorkerAnswers, channelFactory
+from ._spec import WorkerSpec, controlFD
 
 
 class WorkerService(Service):
@@ -81,6 +84,13 @@ class WorkerService(Service):
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         ports = [adopted.listen(self.factory) for adopted in self.sockets]
+        if self.spec.config.admin is not None:
+            # The parent's control API asks through this channel.
+            fd = controlFD(self.spec.sockets)
+            cast(IReactorSocket, self.reactor).adoptStreamConnection(
+                fd, socket.AF_UNIX, channelFactory(WorkerAnswers(self.factory))
+            )
+            os.close(fd)
         if self._snapshots is not None:
             self._snapshots.startService()
         self._watchdog.start(1.0, now=False)

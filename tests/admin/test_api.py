@@ -9,12 +9,16 @@ from ipaddress import ip_network
 
 import pytest
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from responder import ResponderConfig
 from responder.admin import BATCH, MAX_BODY, ControlAPI, QuietSite
+from responder.journal import JournalEntry
+from responder.rules import Rules
+from responder.workers._channel import ChannelLost
 
 from ..core.test_faults import writeRules
 from ..support import Harness
@@ -322,3 +326,88 @@ def test_a_client_that_leaves_mid_list_stops_it() -> None:
     channel.connectionLost(Failure(ConnectionDone()))
     assert api.pump() == 0
     assert len(api.transport.value()) == written
+
+
+class FakeWorkers:
+    """
+    Workers whose answers the test gives, when it likes.
+    """
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, Deferred[object]]] = []
+
+    async def _ask(self, what: str) -> object:
+        answer: Deferred[object] = Deferred()
+        self.asked.append((what, answer))
+        return await answer
+
+    async def entries(self) -> tuple[list[JournalEntry], int]:
+        return await self._ask("entries")  # type: ignore[return-value]
+
+    async def clear(self) -> None:
+        await self._ask("clear")
+
+    async def setRules(self, rules: Rules | None) -> None:
+        await self._ask("rules")
+
+    async def reset(self) -> None:
+        await self._ask("reset")
+
+
+def test_with_workers_the_answer_waits_for_them() -> None:
+    api = API()
+    workers = FakeWorkers()
+    api.site = QuietSite(
+        ControlAPI(api.harness.factory, None, workers), reactor=api.harness.clock
+    )
+    channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert channel is not None
+    channel.makeConnection(api.transport)
+    channel.dataReceived(b"GET /requests?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert api.transport.value() == b""
+    [(what, answer)] = workers.asked
+    entries = [
+        JournalEntry(1.0, "a:1", b"one", "answered"),
+        JournalEntry(2.0, "b:2", b"two", "reset", 2, "r"),
+    ]
+    answer.callback((entries, 3))
+    body = api.transport.value().partition(b"\r\n\r\n")[2]
+    found = json.loads(body.split(b"\r\n")[1])
+    assert found["dropped"] == 3
+    assert [(e["peer"], e["rule_name"]) for e in found["requests"]] == [("b:2", "r")]
+
+    for method, path, body, what, code in [
+        ("PUT", "/rules", RULES.encode(), "rules", 200),
+        ("DELETE", "/requests", b"", "clear", 204),
+        ("POST", "/reset", b"", "reset", 204),
+    ]:
+        api.transport = StringTransport()
+        channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        assert channel is not None
+        channel.makeConnection(api.transport)
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\n"
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        channel.dataReceived(head.encode() + body)
+        assert api.transport.value() == b""
+        asked, answer = workers.asked[-1]
+        assert asked == what
+        answer.callback(None)
+        assert api.transport.value().startswith(b"HTTP/1.1 %d " % code)
+
+
+def test_workers_that_do_not_answer_make_a_503() -> None:
+    api = API()
+    workers = FakeWorkers()
+    api.site = QuietSite(
+        ControlAPI(api.harness.factory, None, workers), reactor=api.harness.clock
+    )
+    channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert channel is not None
+    channel.makeConnection(api.transport)
+    channel.dataReceived(b"POST /reset HTTP/1.1\r\nHost: x\r\n\r\n")
+    workers.asked[0][1].errback(ChannelLost("a worker went away"))
+    response = api.transport.value()
+    assert response.startswith(b"HTTP/1.1 503 ")
+    assert (
+        b'{"error": "the workers did not all answer: a worker went away"}' in response
+    )

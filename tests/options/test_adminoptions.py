@@ -71,11 +71,6 @@ def test_token_file(tmp_path: Path) -> None:
         (["--admin-token-file", "/nonexistent/t"], "cannot read /nonexistent/t: "),
         (["--admin-token", "a b"], "the admin token must be printable ASCII"),
         (["--admin-token", ""], "the admin token must be printable ASCII"),
-        (
-            ["--admin", "tcp:0:interface=127.0.0.1", "--workers", "2"],
-            "--admin: the control API serves one process: it cannot be used"
-            " with --workers",
-        ),
         (["--journal", "-1"], "--journal: '-1' is not greater than zero"),
         (["--admin", "nonsense:1"], "--admin: "),
     ],
