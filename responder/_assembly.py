@@ -4,9 +4,9 @@ The assembly: one configuration becomes the services that serve it.
 One process gets a L{ResponderService}; C{--workers N} gets a
 L{responder.workers.WorkerPoolService} that wraps that same service (it
 listens, its workers serve), as a supervisor wraps a server rather than
-being one.  Metrics, when asked for, are served beside either.  The
-optional parts are imported here, and only when the configuration asks
-for them.
+being one.  Metrics and the control API, when asked for, are served
+beside it.  The optional parts are imported here, and only when the
+configuration asks for them.
 """
 
 from typing import TYPE_CHECKING
@@ -66,6 +66,17 @@ def makeService(
         from .agent import agentService
 
         agentService(config.agent, server, reactor, config.agentDrain)
+    if config.admin is not None:
+        from .admin import makeAdminService
+
+        admin = makeAdminService(
+            config.admin,
+            factory,
+            config.adminToken,
+            reactor,
+            workers=pool.control() if pooled else None,
+        )
+        admin.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top
 
 

@@ -29,6 +29,7 @@ class Harness:
             namespace="responder", observer=cast(ILogObserver, self.events.append)
         )
         self.factory = ResponderFactory(config, clock=self.clock, log=log)
+        self.factory.wallClock = self.clock.seconds
 
     def connect(self, peer: IAddress = PEER) -> tuple[Protocol, StringTransport]:
         """

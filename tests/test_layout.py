@@ -80,6 +80,23 @@ def test_metrics_loaded_only_when_asked(code: str, tmp_path: Path) -> None:
         assert "prometheus_client" in heavy and "twisted.web" in heavy
 
 
+_ONE = """
+from twisted.internet.testing import MemoryReactorClock
+from responder import ResponderConfig, makeService
+makeService(ResponderConfig(admin=%r), MemoryReactorClock())
+"""
+
+
+def test_web_loaded_only_for_the_control_api(tmp_path: Path) -> None:
+    """
+    Without C{--admin}, one process does not load C{twisted.web}; with it,
+    it does (so this test can tell).
+    """
+    assert loaded(_ONE % (None,), tmp_path) == []
+    heavy = loaded(_ONE % ("tcp:0:interface=127.0.0.1",), tmp_path)
+    assert "twisted.web" in heavy and "prometheus_client" not in heavy
+
+
 #: Modules allowed past the size limit, each with its reason in its
 #: docstring.
 LONG = {"responder/rules/_validation.py"}

@@ -73,6 +73,10 @@ def test_wheel_contents(wheel: Path) -> None:
         if "__pycache__" not in module.parts:
             assert module.relative_to(REPO).as_posix() in names
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
+    # pytest finds the test double's fixtures through this entry point.
+    [entryPoints] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entryPoints).decode()
+    assert "[pytest11]\nresponder = responder.testing.plugin\n" in text
 
 
 def test_fresh_venv_lists_plugin(wheel: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from twisted.python import usage
 from .._version import __version__
 from ..escaping import escapeRequest
 from ..options import parseDelimiter, positiveInt, positiveSeconds
+from ._admin import admin
 from ._ask import ask
 
 
@@ -31,7 +32,8 @@ class ClientOptions(usage.Options):
         "ends at its terminator (a NUL, as responder's does), so a keep-alive "
         "server is answered too. With --count, print a summary instead, "
         "and progress on a terminal. Exits 1 if any request fails or times "
-        "out. Options may come before or after the arguments."
+        "out. Options may come before or after the arguments. "
+        "'responder-client admin --help': drive a control API (--admin)."
     )
     optParameters: list[list[Any]] = [
         ["count", "n", 1, "Requests to send.", positiveInt],
@@ -196,11 +198,15 @@ def _summary(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
-    The C{responder-client} console script.
+    The C{responder-client} console script; C{responder-client admin ...}
+    drives a control API instead (see L{admin}).
     """
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["admin"]:
+        raise SystemExit(admin(arguments[1:]))
     options = ClientOptions()  # type: ignore[no-untyped-call]
     try:
-        options.parseOptions(sys.argv[1:] if argv is None else list(argv))
+        options.parseOptions(arguments)
     except usage.UsageError as e:
         raise SystemExit(f"responder-client: {e}") from None
 

@@ -7,7 +7,7 @@ part of the server reads its settings from one.  It holds checked values
 only: turning text into them is the job of L{responder.options}.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
 DEFAULT_RESPONSE = b"This is the response"
@@ -73,6 +73,13 @@ class ResponderConfig:
         C{twisted.logger} event, C{"stdout"} to write request lines straight
         to standard output in twistd's text format, which is much cheaper
         (see L{responder.logs}).
+    @ivar journal: requests kept in memory for the control API (see
+        L{responder.journal}); 0 keeps none.
+    @ivar admin: endpoint description to serve the control API on (see
+        L{responder.admin}), or C{None} for none.
+    @ivar adminToken: the bearer token every control API request must
+        carry, or C{None} to ask for none (only on loopback or unix
+        endpoints); never shown by C{repr}.
     """
 
     endpoints: tuple[str, ...] = (DEFAULT_PORT,)
@@ -101,3 +108,6 @@ class ResponderConfig:
     trustedProxies: tuple[Network, ...] = ()
     agent: str | None = None
     agentDrain: float = 3.0
+    journal: int = 10_000
+    admin: str | None = None
+    adminToken: bytes | None = field(default=None, repr=False)

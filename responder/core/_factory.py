@@ -2,6 +2,7 @@
 The factory: configuration and everything shared between connections.
 """
 
+import time
 from collections.abc import Callable
 
 from twisted.internet.defer import Deferred
@@ -11,6 +12,7 @@ from twisted.logger import Logger
 
 from ..config import ResponderConfig
 from ..escaping import escapeRequest
+from ..journal import Journal
 from ..logs import (
     ANSWERED,
     LoggerRequestLog,
@@ -19,7 +21,7 @@ from ..logs import (
     StreamRequestLog,
     stdoutWriter,
 )
-from ..rules import Rules, RulesError, loadRules
+from ..rules import Rule
 from ._address import describeAddress
 from ._admission import REFUSED_BY_ACCESS, Admission
 from ._connections import ConnectionRegistry
@@ -27,7 +29,11 @@ from ._host import Connection
 from ._keepalive import KeepAliveProtocol
 from ._protocol import ResponderProtocol
 from ._reactor import installedReactor
+from ._rulesinforce import RulesInForce
 from ._stats import ResponderStats
+
+#: How a refused connection shows in the journal.
+REFUSED = "refused"
 
 
 class _Refused(Protocol):
@@ -47,7 +53,7 @@ class _Refused(Protocol):
         self.transport.loseConnection()  # type: ignore[union-attr]
 
 
-class ResponderFactory(Factory[Protocol]):
+class ResponderFactory(RulesInForce, Factory[Protocol]):
     """
     Make L{ResponderProtocol}s and hold what they share: the configuration,
     the response, open connections, limits and counters.
@@ -58,7 +64,9 @@ class ResponderFactory(Factory[Protocol]):
     @ivar responseBytes: the exact bytes each answer consists of.
     @ivar connections: the protocols of the connections open now.
     @ivar stats: L{ResponderStats} counters.
-    @ivar rules: the L{Rules} in force, or C{None}.
+    @ivar rules: the L{Rules} in force, or C{None} (see L{RulesInForce}).
+    @ivar journal: the last requests (L{Journal}), or C{None} when
+        C{config.journal} is 0.
     @ivar measuringLatency: whether request-to-response latency is kept in
         C{stats} (only when metrics are served).
     @ivar requestLog: where requests are recorded (see L{RequestLog}), or
@@ -106,9 +114,13 @@ class ResponderFactory(Factory[Protocol]):
                 if config.requestLog == "stdout"
                 else LoggerRequestLog(self.log)
             )
-        self.rules: Rules | None = None
-        if config.rules is not None:
-            self.rules = loadRules(config.rules, config.rulesOutsideFolder)
+        self.loadRulesFile()
+        self.journal = (
+            Journal(config.journal, config.maxRequest) if config.journal else None
+        )
+        #: What journal entries are stamped with: the wall clock, as the
+        #: reactor's clock may be monotonic (see L{responder.core.useMonotonicClock}).
+        self.wallClock: Callable[[], float] = time.time
         # Latency is only worth two clock readings when someone reads it.
         self.measuringLatency = config.metrics is not None
         self._admission = Admission(config, self.clock, self.log)
@@ -162,6 +174,8 @@ class ResponderFactory(Factory[Protocol]):
         refusal = admission.refusal(addr, len(self.connections))
         if refusal is None:
             return self._serve()
+        if self.journal is not None:
+            self.journal.record(time.time(), describeAddress(addr), b"", REFUSED)
         if refusal == REFUSED_BY_ACCESS:
             self.stats.refusedByAccess += 1
             return _Refused(None)
@@ -222,61 +236,36 @@ class ResponderFactory(Factory[Protocol]):
             self._requestLog.flush()
 
     def requestReceived(
-        self, connection: Connection, request: bytes, outcome: str = ANSWERED
+        self,
+        connection: Connection,
+        request: bytes,
+        outcome: str = ANSWERED,
+        rule: Rule | None = None,
     ) -> None:
         """
-        Count and log a request that is about to be answered, or to meet
-        the fault a rule chose (C{outcome}).
+        Count, log and journal a request that is about to be answered, or
+        to meet the fault a rule chose (C{outcome}); C{rule} is the rule
+        that matched, if one did.
         """
         self.stats.requests += 1
-        if self._requestLog is not None:
-            peer = connection.peerName
-            if peer is None:
-                # Once per connection: keep-alive connections ask often, and
-                # behind haproxy: the peer is known by the first request.
-                peer = connection.peerName = describeAddress(
-                    connection.transport.getPeer()
+        journal = self.journal
+        requestLog = self._requestLog
+        if requestLog is None and journal is None:
+            return
+        peer = connection.peerName
+        if peer is None:
+            # Once per connection: keep-alive connections ask often, and
+            # behind haproxy: the peer is known by the first request.
+            peer = connection.peerName = describeAddress(connection.transport.getPeer())
+        if requestLog is not None:
+            requestLog(peer, escapeRequest(request), outcome)
+        if journal is not None:
+            if rule is None:
+                journal.record(self.wallClock(), peer, request, outcome)
+            else:
+                journal.record(
+                    time.time(), peer, request, outcome, rule.index, rule.name
                 )
-            self._requestLog(peer, escapeRequest(request), outcome)
-
-    def reloadRules(self) -> None:
-        """
-        Read the rules file again (on SIGHUP).  A bad file keeps the rules
-        in force, and the log says why.
-        """
-        if self.config.rules is None:
-            return
-        try:
-            rules = loadRules(self.config.rules, self.config.rulesOutsideFolder)
-        except RulesError as e:
-            self.log.error("rules not reloaded, keeping the old ones: {error}", error=e)
-            return
-        self.rules = rules
-        self.logRules("reloaded")
-
-    def logRules(self, verb: str) -> None:
-        """
-        Say which rules are in force, at start (C{verb} "loaded") and after
-        a reload: an empty rules file is accepted, but said so, since every
-        request then gets the default response.
-        """
-        rules = self.rules
-        if rules is None:
-            return
-        if rules.rules:
-            self.log.info(
-                "{verb} {count} rules from {source}",
-                verb=verb,
-                count=len(rules.rules),
-                source=rules.source,
-            )
-        else:
-            self.log.warn(
-                "{verb} no rules from {source}: every request gets the "
-                "default response",
-                verb=verb,
-                source=rules.source,
-            )
 
 
 def _now(action: Callable[..., object], *args: object) -> None:

@@ -12,7 +12,7 @@ from twisted.internet.interfaces import IReactorTime, ITCPTransport
 
 from ..config import ResponderConfig
 from ..logs import ANSWERED
-from ..rules import Rules
+from ..rules import Rule, Rules
 from ._stats import ResponderStats
 
 
@@ -76,8 +76,12 @@ class ConnectionHost(Protocol):
         """
 
     def requestReceived(
-        self, connection: Connection, request: bytes, outcome: str = ANSWERED
+        self,
+        connection: Connection,
+        request: bytes,
+        outcome: str = ANSWERED,
+        rule: Rule | None = None,
     ) -> None:
         """
-        A request is about to be answered, or to meet a rule's fault.
+        A request is about to be answered, or to meet the fault of C{rule}.
         """

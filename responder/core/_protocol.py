@@ -107,7 +107,7 @@ class ResponderProtocol(Protocol):
             self.write(factory.responseBytes)
             self._answered(0.0)
         else:
-            factory.requestReceived(self, request, _OUTCOMES[rule.action])
+            factory.requestReceived(self, request, _OUTCOMES[rule.action], rule)
             self._busy = True
             started = factory.clock.seconds()
             if rule.delay:

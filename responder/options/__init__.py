@@ -7,6 +7,7 @@ here, once, into a L{responder.config.ResponderConfig}; a bad value exits
 with one line that names it.  Nothing here builds a service or listens.
 """
 
+from ._admin import adminToken, checkAdmin, isLocalEndpoint
 from ._endpoints import parseEndpoint
 from ._environ import configFromEnvironment
 from ._parsers import (
@@ -19,7 +20,10 @@ from ._twistd import Options
 
 __all__ = [
     "Options",
+    "adminToken",
+    "checkAdmin",
     "configFromEnvironment",
+    "isLocalEndpoint",
     "parseDelimiter",
     "parseEndpoint",
     "parseNetwork",

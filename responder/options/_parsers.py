@@ -32,6 +32,18 @@ def positiveInt(text: str) -> int:
 positiveInt.coerceDoc = "A whole number greater than zero."  # type: ignore[attr-defined]
 
 
+def countOrZero(text: str) -> int:
+    """
+    Parse a whole number, zero or more.
+
+    @raise ValueError: with a message naming C{text}.
+    """
+    return 0 if text.strip() == "0" else positiveInt(text)
+
+
+countOrZero.coerceDoc = "A whole number; 0 turns it off."  # type: ignore[attr-defined]
+
+
 def positiveSeconds(text: str) -> float:
     """
     Parse a duration in seconds, greater than zero.

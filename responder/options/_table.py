@@ -9,6 +9,7 @@ from typing import Any
 from ..config import DEFAULT_PORT, DEFAULT_RESPONSE, ResponderConfig
 from ._parsers import (
     choice,
+    countOrZero,
     parameter,
     positiveInt,
     positiveSeconds,
@@ -121,6 +122,22 @@ PARAMETERS: list[list[Any]] = [
         "still serves, before it stops listening (more than HAProxy's "
         "agent-inter).",
         positiveSeconds,
+    ),
+    [
+        "admin",
+        None,
+        None,
+        "Endpoint to serve the control API on (HTTP/JSON: the request "
+        "journal, rules, reset; see docs/control-api.md), such as "
+        "tcp:8019:interface=127.0.0.1. [default: none]",
+    ],
+    ["admin-token", None, None, "Bearer token the control API asks for."],
+    ["admin-token-file", None, None, "File whose first line is that token."],
+    parameter(
+        "journal",
+        _DEFAULTS.journal,
+        "Requests kept in memory for the control API; 0 keeps none.",
+        countOrZero,
     ),
     parameter(
         "log-format",

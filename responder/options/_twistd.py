@@ -12,6 +12,7 @@ from twisted.python import usage
 from .._version import __version__, distributionVersion
 from ..config import DEFAULT_PORT, ResponderConfig, unwrapProxy
 from ..rules import loadRules
+from ._admin import adminToken, checkAdmin
 from ._endpoints import loopback, parseEndpoint
 from ._parsers import (
     checked,
@@ -133,6 +134,11 @@ class Options(usage.Options):
                 "--trusted-proxy: no haproxy: endpoint, so no PROXY header to trust"
             )
         metrics = self["metrics"]
+        admin = self["admin"]
+        token = adminToken(self["admin-token"], self["admin-token-file"])
+        if admin is not None:
+            admin = endpoint("admin", admin)
+            checked("admin", lambda text: checkAdmin(text, token), admin)
         self.config = ResponderConfig(
             endpoints=endpoints,
             response=checked("response", utf8, self["response"]),
@@ -170,4 +176,7 @@ class Options(usage.Options):
             requestLog=resolveRequestLog(
                 self["request-log"], self["log-format"], runner
             ),
+            journal=self["journal"],
+            admin=admin,
+            adminToken=token,
         )

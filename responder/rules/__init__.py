@@ -47,6 +47,8 @@ Keys of a C{[[rule]]}:
     connection: a TCP reset) or C{"never"} (keep the connection and never
     answer).  A rule with a fault has no response, terminator or C{slow};
     C{"never"} has no C{delay} either.
+  - C{name}: what to call the rule in the request journal (at most 100
+    characters); optional.
 
 Requests are matched as responder defines them: the bytes before the first
 NUL (or the keep-alive delimiter), at most C{--max-request} of them.
@@ -61,12 +63,14 @@ C{FILE:LINE: reason}.
 """
 
 from ._files import MAX_FILE_BYTES
+from ._keylines import KeyLines
 from ._loading import loadRules, parseRules
 from ._model import Action, MatchKind, Rule, Rules, RulesError
 
 __all__ = [
     "MAX_FILE_BYTES",
     "Action",
+    "KeyLines",
     "MatchKind",
     "Rule",
     "Rules",

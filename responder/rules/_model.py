@@ -58,6 +58,8 @@ class Rule:
     @ivar slowInterval: ... one piece every this many seconds.
     @ivar index: the rule's place in its file, 1 for the first.
     @ivar line: the line of the file where the rule starts.
+    @ivar name: what the file calls the rule (its C{name} key), for the
+        request journal; C{None} if it gives none.
     """
 
     kind: MatchKind
@@ -69,6 +71,7 @@ class Rule:
     slowInterval: float = 0.0
     index: int = 0
     line: int = 0
+    name: str | None = None
     _test: Callable[[bytes], object] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -110,11 +113,14 @@ class Rules:
     @ivar greeting: bytes to send as a client connects, terminator
         included, or C{None} to send nothing until a request comes.
     @ivar source: the file the rules came from, as it was named.
+    @ivar text: the TOML text they were read from, for the control API to
+        show.
     """
 
     rules: tuple[Rule, ...] = ()
     greeting: bytes | None = None
     source: str = ""
+    text: str = field(default="", repr=False, compare=False)
     _steps: tuple[Callable[[bytes], Rule | None], ...] = field(
         init=False, repr=False, compare=False, hash=False
     )

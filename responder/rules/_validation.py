@@ -26,11 +26,13 @@ _FAULTS: dict[str, Action] = {"close": "close", "reset": "reset", "never": "neve
 _MATCH_KEYS = ("equals", "equals_hex", "prefix", "prefix_hex", "regex")
 _RESPONSE_KEYS = ("response", "response_hex", "response_file")
 _RULE_KEYS = frozenset(
-    (*_MATCH_KEYS, *_RESPONSE_KEYS, "terminator", "delay", "slow", "fault")
+    (*_MATCH_KEYS, *_RESPONSE_KEYS, "terminator", "delay", "slow", "fault", "name")
 )
 _GREETING_KEYS = ("greeting", "greeting_hex", "greeting_file")
 _TOP_KEYS = frozenset((*_GREETING_KEYS, "greeting_terminator", "terminator", "rule"))
 _SLOW_KEYS = frozenset(("bytes", "interval"))
+#: Characters a rule's name may have.
+_MAX_NAME = 100
 
 
 def _typeName(value: object) -> str:
@@ -113,6 +115,7 @@ class Validator:
             rules=self.rules(data.get("rule", []), terminator),
             greeting=greeting,
             source=self.source,
+            text=self.lines.text,
         )
 
     def rules(self, tables: object, terminator: bytes) -> tuple[Rule, ...]:
@@ -194,6 +197,7 @@ class Validator:
             slowInterval=slowInterval,
             index=index,
             line=self.lines.lineOf(path) or 0,
+            name=self.name(table, path, what) if "name" in table else None,
         )
 
     def matcher(
@@ -278,6 +282,13 @@ class Validator:
                     else f"expected one of {', '.join(sorted(known))}"
                 )
                 self.fail((*path, key), f"{what}unknown key {_show(key)}; {hint}")
+
+    def name(self, table: Mapping[str, object], path: KeyPath, what: str) -> str:
+        # Bounded, as the request journal keeps one with each request.
+        name = self.string(table, "name", path, what)
+        if len(name) > _MAX_NAME:
+            self.fail((*path, "name"), f"{what}name is over {_MAX_NAME} characters")
+        return name
 
     def string(
         self, table: Mapping[str, object], key: str, path: KeyPath, what: str

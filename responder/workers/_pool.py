@@ -41,6 +41,7 @@ from ..core import (
     ResponderService,
 )
 from ..metrics import SharedStatsTable, StatsSource
+from ._channel import PoolControl
 from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
 from ._supervisor import WorkerSlot
 
@@ -153,6 +154,16 @@ class WorkerPoolService(MultiService):
         assert self.statsTable is not None
         return self.statsTable.source(
             lambda: [slot.process is not None for slot in self.workers]
+        )
+
+    def control(self) -> PoolControl:
+        """
+        What the control API asks of the workers: their journals, and the
+        rules in force in each.
+        """
+        return PoolControl(
+            self.factory,
+            lambda: [slot.channel for slot in self.workers if slot.channel is not None],
         )
 
     def reload(self) -> None:

@@ -73,6 +73,15 @@ def _fromJSON(value: Any) -> Any:
     return value
 
 
+def controlFD(sockets: tuple["SharedSocket", ...]) -> int:
+    """
+    The descriptor of a worker's control channel (see
+    L{responder.workers._channel}): the second after its sockets; the first
+    is the shared counters' (see C{WorkerPoolService.statsFD}).
+    """
+    return FIRST_SOCKET_FD + len(sockets) + 1
+
+
 def workerDescription(description: str) -> str:
     """
     The endpoint description a worker parses for the socket the parent

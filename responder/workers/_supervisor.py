@@ -9,14 +9,21 @@ from typing import Protocol, cast
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ProcessExitedAlready
-from twisted.internet.interfaces import IDelayedCall, IReactorProcess, IReactorTime
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorProcess,
+    IReactorSocket,
+    IReactorTime,
+)
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ..config import ResponderConfig
+from ..core import ResponderFactory
+from ._channel import ChannelEnds, WorkerChannel
 from ._health import Backoff, Heartbeat
 from ._process import WorkerProtocol, describeExit, workerEnvironment
-from ._spec import READY, SharedSocket, WorkerSpec
+from ._spec import READY, SharedSocket, WorkerSpec, controlFD
 
 #: The module a worker runs, as C{python -m CHILD_MODULE}.
 CHILD_MODULE = "responder.workers.child"
@@ -43,6 +50,12 @@ class Pool(Protocol):
     def config(self) -> ResponderConfig:
         """
         The configuration the workers serve.
+        """
+
+    @property
+    def factory(self) -> ResponderFactory:
+        """
+        The parent's factory: the rules in force.
         """
 
     def fail(self, reason: str) -> None:
@@ -89,6 +102,7 @@ class WorkerSlot:
         self.number = number
         self.process: WorkerProtocol | None = None
         self.ready = False
+        self.channel: WorkerChannel | None = None
         self._clock = pool.reactor
         self._started = 0.0
         self._restart: IDelayedCall | None = None
@@ -116,6 +130,10 @@ class WorkerSlot:
         # worker's READY and ALIVE.
         stdout: int | str = 1 if pool.config.requestLog == "stdout" else "r"
         childFDs: dict[int, int | str] = {0: "w", 1: stdout, 2: "r", **pool.childFDs}
+        ends = ChannelEnds() if pool.config.admin is not None else None
+        if ends is not None:
+            # The control API asks the worker through a channel of its own.
+            childFDs[controlFD(pool.sockets)] = ends.child.fileno()
         protocol = WorkerProtocol(self)
         self._started = self._clock.seconds()
         cast(IReactorProcess, self._clock).spawnProcess(
@@ -137,6 +155,8 @@ class WorkerSlot:
         protocol.transport.closeStdin()
         self.process = protocol
         self._heartbeat.start(max(BOOT_TIMEOUT, pool.config.workerTimeout))
+        if ends is not None:
+            self.channel = ends.open(cast(IReactorSocket, self._clock), pool.factory)
         pool.log.info(
             "started worker {number} (pid {pid})", number=self.number, pid=protocol.pid
         )

@@ -11,6 +11,7 @@ for up to the drain timeout, and exits.
 
 import os
 import signal
+import socket
 import sys
 from typing import cast
 
@@ -18,6 +19,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import (
     IReactorCore,
+    IReactorSocket,
     IReactorThreads,
     IReactorTime,
 )
@@ -40,7 +42,8 @@ from ..core import (
 from ..logs import StreamRequestLog, stdoutJSONObserver, stdoutTextObserver
 from ..metrics import SharedStats, attachStats
 from ._adopt import AdoptedSocket
-from ._spec import ALIVE, READY, WorkerSpec
+from ._channel import WorkerAnswers, channelFactory
+from ._spec import ALIVE, READY, WorkerSpec, controlFD
 
 
 class WorkerService(Service):
@@ -82,6 +85,13 @@ class WorkerService(Service):
         budget = descriptorBudget()
         for port in ports:
             self.factory.listeningOn(port, budget)
+        if self.spec.config.admin is not None:
+            # The parent's control API asks through this channel.
+            fd = controlFD(self.spec.sockets)
+            cast(IReactorSocket, self.reactor).adoptStreamConnection(
+                fd, socket.AF_UNIX, channelFactory(WorkerAnswers(self.factory))
+            )
+            os.close(fd)
         self._watchdog.start(1.0, now=False)
         # main() handles SIGHUP by now: the parent may send one.  Told
         # before the "ready" line, so that whoever sees that line and then

@@ -1,0 +1,5 @@
+"""
+The plugin's own tests run small test suites with C{pytester}.
+"""
+
+pytest_plugins = ["pytester"]
