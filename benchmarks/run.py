@@ -148,6 +148,16 @@ SERVERS = {
         ),
         ServerSpec("responder", _responder(), ("crr-50", "crr-1000")),
         ServerSpec("responder-ka", _responder("--keep-alive"), ("rr-50",)),
+        # Twisted's own transport (--stock-transport): what sending and
+        # closing at once buys, in the same rounds.
+        ServerSpec(
+            "responder-stock", _responder("--stock-transport"), ("crr-50", "crr-1000")
+        ),
+        ServerSpec(
+            "responder-ka-stock",
+            _responder("--keep-alive", "--stock-transport"),
+            ("rr-50",),
+        ),
         ServerSpec(
             "responder-w2",
             _responder("--workers", "2"),

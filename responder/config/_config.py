@@ -58,6 +58,11 @@ class ResponderConfig:
         answers and faults by request, or C{None}.
     @ivar rulesOutsideFolder: let the rules file's response and greeting
         files, and symlinks to them, lead outside its folder.
+    @ivar stockTransport: give TCP connections Twisted's own transport,
+        which sends and closes on the reactor's next iteration, instead of
+        the one that sends and closes at once (see
+        L{responder.core.SendAtOnceServer}): a way back should a Twisted
+        upgrade break the latter.
     @ivar trustedProxies: behind C{haproxy:}, the networks whose PROXY
         headers are believed; a connection from elsewhere is refused, and
         C{allow}, C{deny} and C{maxPerIP} apply to the client address the
@@ -111,3 +116,4 @@ class ResponderConfig:
     journal: int = 10_000
     admin: str | None = None
     adminToken: bytes | None = field(default=None, repr=False)
+    stockTransport: bool = False

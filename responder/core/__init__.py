@@ -38,6 +38,7 @@ from ._proxy import (
     serverEndpoint,
 )
 from ._reactor import installedReactor
+from ._sendnow import SendAtOnceServer, sendAtOnce
 from ._service import (
     ResponderService,
     descriptorBudget,
@@ -73,12 +74,14 @@ __all__ = [
     "ResponderProtocol",
     "ResponderService",
     "ResponderStats",
+    "SendAtOnceServer",
     "describeAddress",
     "descriptorBudget",
     "exitOnListenFailure",
     "hostOf",
     "installedReactor",
     "raiseFileLimit",
+    "sendAtOnce",
     "serverEndpoint",
     "useMonotonicClock",
 ]

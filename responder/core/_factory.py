@@ -30,6 +30,7 @@ from ._keepalive import KeepAliveProtocol
 from ._protocol import ResponderProtocol
 from ._reactor import installedReactor
 from ._rulesinforce import RulesInForce
+from ._sendnow import sendAtOnce
 from ._stats import ResponderStats
 
 #: How a refused connection shows in the journal.
@@ -156,9 +157,13 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
         """
         Stop C{port} accepting while C{--max-connections} connections are
         open, or as many as the process has C{descriptors} left for; start
-        it again once one has closed.  The service calls this for each
-        endpoint it listens on; an application that listens itself may too.
+        it again once one has closed; and, unless C{stockTransport}, give
+        its TCP connections the transport that sends at once
+        (L{sendAtOnce}).  The service and each worker call this for each
+        endpoint they listen on; an application that listens itself may too.
         """
+        if not self.config.stockTransport:
+            sendAtOnce(port)
         limit = self.config.maxConnections
         capacity = descriptors if limit is None else min(limit, descriptors)
         self._registry.listeningOn(port, capacity)

@@ -190,4 +190,10 @@ FLAGS: list[list[Any]] = [
         "k",
         "Keep connections open: answer every delimited request on them.",
     ],
+    [
+        "stock-transport",
+        None,
+        "Use Twisted's own TCP transport, which sends and closes on the next "
+        "reactor iteration, instead of sending and closing at once.",
+    ],
 ]

@@ -155,6 +155,7 @@ class Options(usage.Options):
             drainTimeout=self["drain-timeout"],
             quiet=bool(self["quiet"]),
             keepAlive=bool(self["keep-alive"]),
+            stockTransport=bool(self["stock-transport"]),
             keepAliveRequests=self["keep-alive-requests"],
             keepAliveTime=self["keep-alive-time"],
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),

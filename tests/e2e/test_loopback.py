@@ -4,6 +4,7 @@ IPv4 and IPv6, unix sockets, TLS, and the PROXY protocol (v1 and v2).
 These run the reactor through pytest-twisted.
 """
 
+import math
 import socket
 import struct
 import time
@@ -13,7 +14,7 @@ from typing import cast
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, error
+from twisted.internet import defer, error, tcp
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.endpoints import (
     TCP6ClientEndpoint,
@@ -27,7 +28,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 
 from responder import ResponderConfig, ResponderFactory, ask
-from responder.core import serverEndpoint
+from responder.core import SendAtOnceServer, serverEndpoint
 
 from ..tls import writeCertificate
 
@@ -53,6 +54,8 @@ class Server:
 
         # Built as responder builds its endpoints: haproxy: by its own wrapper.
         self.port = await serverEndpoint(reactor, self.description).listen(self.factory)
+        # As the service does: the transport TCP connections get.
+        self.factory.listeningOn(self.port, math.inf)
         return self.port
 
     async def request(
@@ -87,6 +90,24 @@ async def test_tcp(servers: list[Server]) -> None:
     assert response == RESPONSE
     [line] = server.logged()
     assert line.startswith("127.0.0.1:") and line.endswith(" hello")
+
+
+@pytest_twisted.ensureDeferred
+async def test_stock_transport(servers: list[Server]) -> None:
+    """
+    With C{stockTransport}, connections get Twisted's own transport, and
+    are answered as with the one that sends at once (which every other
+    test here uses).
+    """
+    server = Server("tcp:0:interface=127.0.0.1", ResponderConfig(stockTransport=True))
+    servers.append(server)
+    port = await server.start()
+    assert port.transport is tcp.Server  # type: ignore[attr-defined]
+    address = f"tcp:127.0.0.1:{port.getHost().port}"  # type: ignore[attr-defined]
+    assert await server.request(address, b"stock\0") == RESPONSE
+    fast = Server("tcp:0:interface=127.0.0.1")
+    servers.append(fast)
+    assert (await fast.start()).transport is SendAtOnceServer  # type: ignore[attr-defined]
 
 
 @pytest_twisted.ensureDeferred

@@ -1,0 +1,291 @@
+"""
+L{SendAtOnceServer} sends and closes at once, and falls back to Twisted's
+own path whenever that is not safe; and the Twisted internals it relies on
+behave as it assumes, so that an upgrade that changes them fails here.
+"""
+
+import socket
+import tempfile
+from pathlib import Path
+
+from twisted.internet import ssl, tcp
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.testing import MemoryReactor
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from responder.core import SendAtOnceServer, sendAtOnce
+
+from ..tls import writeCertificate
+
+
+class Recorder(Protocol):
+    """
+    Note how the connection ended.
+    """
+
+    lost: Failure | None = None
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.lost = reason
+
+
+@implementer(IPushProducer)
+class Producer:
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class Connected:
+    """
+    A connected loopback socket pair: the server's end in a transport of
+    C{kind} on a L{MemoryReactor}, the client's end a plain socket.
+    """
+
+    def __init__(self, kind: type[tcp.Server]) -> None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        self.client = socket.create_connection(listener.getsockname(), timeout=5)
+        accepted, addr = listener.accept()
+        listener.close()
+        accepted.setblocking(False)
+        self.reactor = MemoryReactor()
+        self.protocol = Recorder()
+        port = tcp.Port(0, Factory(), reactor=self.reactor)
+        self.transport = kind(accepted, self.protocol, addr, port, 1, self.reactor)
+        self.protocol.makeConnection(self.transport)
+
+    def received(self) -> bytes:
+        """
+        What the client can read now, without waiting for more.
+        """
+        self.client.setblocking(False)
+        try:
+            return self.client.recv(1 << 20)
+        except BlockingIOError:
+            return b"(nothing)"
+
+    def close(self) -> None:
+        self.client.close()
+        if self.protocol.lost is None:
+            self.transport.connectionLost(Failure(ConnectionDone()))
+
+
+class TwistedInternalsTests(SynchronousTestCase):
+    """
+    What L{SendAtOnceServer} assumes of Twisted.
+    """
+
+    def test_portTransport(self) -> None:
+        """
+        A TCP port gives each connection an instance of its C{transport}
+        class, Twisted's C{tcp.Server} unless told otherwise.
+        """
+        self.assertIs(tcp.Port.transport, tcp.Server)
+
+    def test_shutdownBeforeClose(self) -> None:
+        """
+        Whether C{shutdown(2)} precedes C{close} is C{_shouldShutdown}, true
+        for Twisted's transport and false for L{SendAtOnceServer}.
+        """
+        self.assertIs(tcp.Server._shouldShutdown, True)
+        self.assertIs(SendAtOnceServer._shouldShutdown, False)
+        connected = Connected(SendAtOnceServer)
+        self.addCleanup(connected.close)
+        calls: list[str] = []
+        skt = connected.transport.socket
+
+        class Watched:
+            def shutdown(self, how: int) -> None:
+                calls.append("shutdown")
+
+            def close(self) -> None:
+                calls.append("close")
+                skt.close()
+
+        connected.transport.socket = Watched()  # type: ignore[assignment]
+        connected.transport.loseConnection()
+        self.assertEqual(calls, ["close"])
+        connected.client.setblocking(True)
+        self.assertEqual(connected.client.recv(100), b"")
+
+    def test_stockWriteBuffers(self) -> None:
+        """
+        Twisted's own C{write} sends nothing at once: it buffers the data
+        (in C{_tempDataBuffer}, counted by C{_tempDataLen}) and registers
+        the socket for writing, which is the cost sending at once avoids.
+        """
+        connected = Connected(tcp.Server)
+        self.addCleanup(connected.close)
+        transport = connected.transport
+        self.assertEqual((transport.dataBuffer, transport.offset), (b"", 0))
+        transport.write(b"answer")
+        self.assertEqual(transport._tempDataLen, 6)
+        self.assertIn(transport, connected.reactor.writers)
+        self.assertEqual(connected.received(), b"(nothing)")
+
+    def test_writeSomeData(self) -> None:
+        """
+        C{writeSomeData} sends what the socket takes and says how much; on
+        a connection the peer has reset, it returns an exception.
+        """
+        connected = Connected(tcp.Server)
+        self.addCleanup(connected.close)
+        self.assertEqual(connected.transport.writeSomeData(b"answer"), 6)
+        self.assertEqual(connected.received(), b"answer")
+        connected.client.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"
+        )
+        connected.client.close()
+        result = connected.transport.writeSomeData(b"more")
+        self.assertIsInstance(result, Exception)
+
+    def test_stockLoseConnectionWaits(self) -> None:
+        """
+        Twisted's own C{loseConnection} waits for the reactor to find the
+        socket writable; C{connectionLost(CONNECTION_DONE)} is what then
+        closes it, with an orderly shutdown.
+        """
+        connected = Connected(tcp.Server)
+        self.addCleanup(connected.close)
+        connected.transport.loseConnection()
+        self.assertIsNone(connected.protocol.lost)
+        self.assertIn(connected.transport, connected.reactor.writers)
+        self.assertTrue(connected.transport.disconnecting)
+
+
+class SendAtOnceTests(SynchronousTestCase):
+    """
+    L{SendAtOnceServer} sends and closes at once when it can.
+    """
+
+    def setUp(self) -> None:
+        self.connected = Connected(SendAtOnceServer)
+        self.addCleanup(self.connected.close)
+        self.transport = self.connected.transport
+
+    def test_writeSendsAtOnce(self) -> None:
+        """
+        With nothing buffered, a write is sent at once, and the socket is
+        not registered for writing.
+        """
+        self.transport.write(b"answer")
+        self.assertEqual(self.connected.received(), b"answer")
+        self.assertNotIn(self.transport, self.connected.reactor.writers)
+
+    def test_fullSocketBuffers(self) -> None:
+        """
+        What the socket does not take is buffered, and later writes queue
+        behind it, in order, as Twisted's own write does.
+        """
+        self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        big = b"x" * (4 << 20)
+        self.transport.write(big)
+        buffered = len(self.transport.dataBuffer) + self.transport._tempDataLen
+        self.assertGreater(buffered, 0)
+        self.assertIn(self.transport, self.connected.reactor.writers)
+        self.transport.write(b"end")
+        self.assertEqual(self.transport._tempDataBuffer[-1], b"end")
+
+    def test_resetPeerBuffers(self) -> None:
+        """
+        A failed send leaves the data to Twisted's C{doWrite}, which meets
+        the same error and reports the lost connection.
+        """
+        self.connected.client.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"
+        )
+        self.connected.client.close()
+        self.transport.write(b"answer")
+        self.assertIn(self.transport, self.connected.reactor.writers)
+        self.assertIsNotNone(self.transport.doWrite())
+
+    def test_startTLS(self) -> None:
+        """
+        Once TLS is started on the transport itself, writes go through it,
+        never raw to the socket.
+        """
+        with tempfile.TemporaryDirectory() as folder:
+            key, certificate = writeCertificate(Path(folder))
+            options = ssl.DefaultOpenSSLContextFactory(str(key), str(certificate))
+        self.transport.startTLS(options)
+        self.transport.write(b"answer")
+        self.assertNotIn(b"answer", self.connected.received())
+
+    def test_loseConnectionAtOnce(self) -> None:
+        """
+        With nothing left to send, C{loseConnection} closes at once: the
+        protocol hears of a clean close, and the client reads the answer,
+        then end of file.
+        """
+        self.transport.write(b"answer")
+        self.transport.loseConnection()
+        assert self.connected.protocol.lost is not None
+        self.assertTrue(self.connected.protocol.lost.check(ConnectionDone))
+        self.connected.client.setblocking(True)
+        self.assertEqual(self.connected.client.recv(100), b"answer")
+        self.assertEqual(self.connected.client.recv(100), b"")
+        self.assertNotIn(self.transport, self.connected.reactor.readers)
+
+    def test_loseConnectionWaitsForBuffer(self) -> None:
+        """
+        With data still buffered, C{loseConnection} waits for it to be
+        sent, as Twisted's does.
+        """
+        self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.transport.write(b"x" * (4 << 20))
+        self.transport.loseConnection()
+        self.assertIsNone(self.connected.protocol.lost)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_loseConnectionWaitsForProducer(self) -> None:
+        """
+        A registered producer holds the close back, as with Twisted's
+        transport: it closes once the producer is done.
+        """
+        self.transport.registerProducer(Producer(), True)
+        self.transport.loseConnection()
+        self.assertIsNone(self.connected.protocol.lost)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_afterHalfClose(self) -> None:
+        """
+        Once the write side is closed, writes are dropped, as by Twisted's
+        transport, rather than sent.
+        """
+        self.transport.loseWriteConnection()
+        self.transport.doWrite()
+        self.transport.write(b"late")
+        self.connected.client.setblocking(True)
+        self.assertEqual(self.connected.client.recv(100), b"")
+
+
+class SendAtOnceInstallTests(SynchronousTestCase):
+    """
+    L{sendAtOnce} changes the transport of TCP ports only.
+    """
+
+    def test_tcpPort(self) -> None:
+        port = tcp.Port(0, Factory(), reactor=MemoryReactor())
+        self.assertTrue(sendAtOnce(port))
+        self.assertIs(port.transport, SendAtOnceServer)
+        self.assertIs(tcp.Port.transport, tcp.Server)
+
+    def test_otherPort(self) -> None:
+        class Other(tcp.Server):
+            pass
+
+        port = tcp.Port(0, Factory(), reactor=MemoryReactor())
+        port.transport = Other
+        self.assertFalse(sendAtOnce(port))
+        self.assertIs(port.transport, Other)
