@@ -180,7 +180,7 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
         if refusal is None:
             return self._serve()
         if self.journal is not None:
-            self.journal.record(time.time(), describeAddress(addr), b"", REFUSED)
+            self.journal.record(self.wallClock(), describeAddress(addr), b"", REFUSED)
         if refusal == REFUSED_BY_ACCESS:
             self.stats.refusedByAccess += 1
             return _Refused(None)
@@ -269,7 +269,7 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
                 journal.record(self.wallClock(), peer, request, outcome)
             else:
                 journal.record(
-                    time.time(), peer, request, outcome, rule.index, rule.name
+                    self.wallClock(), peer, request, outcome, rule.index, rule.name
                 )
 
 

@@ -46,7 +46,7 @@ class StdoutRequestLogTests(SynchronousTestCase):
         self.addCleanup(os.close, write)
         os.set_blocking(read, False)
         self.read = read
-        writer = LogWriter(write, Clock())
+        writer = self.writer = LogWriter(write, Clock())
         self.patch(responder.core._factory, "stdoutWriter", lambda: writer)
 
     def stdout(self) -> str:
@@ -76,6 +76,16 @@ class StdoutRequestLogTests(SynchronousTestCase):
         harness.clock.advance(0)
         record = json.loads(self.stdout())
         self.assertEqual(record["request"], "hello")
+
+    def test_dropped_lines_counted(self) -> None:
+        """
+        Lines the log drops count in the factory's stats, where metrics
+        read them.
+        """
+        harness = self.serve(ResponderConfig(requestLog="stdout"))
+        self.writer.onDropped(3)
+        self.writer.onDropped(2)
+        self.assertEqual(harness.factory.stats.logDropped, 5)
 
     def test_flushed_when_drained(self) -> None:
         """

@@ -3,14 +3,17 @@ The factory journals every request with its outcome and rule, and every
 refused connection; the rules it serves can be replaced and reset.
 """
 
+import time
 from ipaddress import ip_network
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 
-from responder import ResponderConfig
+from responder import ResponderConfig, ResponderFactory, ResponderStats
 from responder.rules import parseRules
 
-from ..support import Harness
+from ..support import PEER, Harness
 from .test_faults import writeRules
 
 RULES = """
@@ -38,6 +41,7 @@ def test_answered_requests_are_journaled_with_time_and_peer() -> None:
 
 def test_rules_are_journaled_by_index_and_name() -> None:
     harness = Harness(ResponderConfig(rules=writeRules(RULES)))
+    harness.clock.advance(77.0)
     for request in (b"PING", b"RESET", b"other"):
         protocol, _ = harness.connect()
         protocol.dataReceived(request)
@@ -47,6 +51,29 @@ def test_rules_are_journaled_by_index_and_name() -> None:
         ("reset", 2, None),
         ("answered", None, None),
     ]
+    assert {e.time for e in harness.factory.journal} == {77.0}
+    assert [e.data for e in harness.factory.journal] == [b"PING", b"RESET", b"other"]
+
+
+def test_journal_time_is_the_wall_clock() -> None:
+    """
+    Entries carry wall-clock time, whatever clock the reactor keeps.
+    """
+    factory = ResponderFactory(ResponderConfig(quiet=True), clock=Clock())
+    protocol = factory.buildProtocol(PEER)
+    assert protocol is not None
+    protocol.makeConnection(StringTransport(peerAddress=PEER))
+    protocol.dataReceived(b"x\0")
+    assert factory.journal is not None
+    [entry] = list(factory.journal)
+    assert abs(entry.time - time.time()) < 60
+
+
+def test_given_stats_are_kept() -> None:
+    stats = ResponderStats()
+    assert (
+        ResponderFactory(ResponderConfig(), clock=Clock(), stats=stats).stats is stats
+    )
 
 
 def test_refusals_are_journaled() -> None:
@@ -63,6 +90,10 @@ def test_refusals_are_journaled() -> None:
 
 def test_journal_zero_keeps_none_and_quiet_still_journals() -> None:
     assert Harness(ResponderConfig(journal=0)).factory.journal is None
+    logging = Harness(ResponderConfig(journal=0))
+    protocol, _ = logging.connect()
+    protocol.dataReceived(b"still logged\0")
+    assert logging.logged() == ["192.0.2.7:40000 still logged"]
     harness = Harness(ResponderConfig(quiet=True))
     protocol, _ = harness.connect(IPv4Address("TCP", "127.0.0.1", 5))
     protocol.dataReceived(b"x")

@@ -143,12 +143,14 @@ class ConnectionLimitTests(SynchronousTestCase):
 
 class FakePort:
     """
-    A listening port that notes when it stops and starts accepting.
+    A listening port that notes when it stops and starts accepting, with
+    Twisted's batch of accepts.
     """
 
     def __init__(self) -> None:
         self.reading = True
         self.changes = 0
+        self.numberAccepts = 100
 
     def stopReading(self) -> None:
         self.reading = False
@@ -196,6 +198,138 @@ class AcceptPauseTests(SynchronousTestCase):
         for _ in range(3):
             harness.connect()
         self.assertFalse(port.reading)
+
+    def test_batches_fit_the_slots_left(self) -> None:
+        """
+        Near the capacity, a port never accepts more in one go than there
+        are slots left, however Twisted has grown its batch meanwhile; the
+        fit comes at the end of the iteration, after the batch.
+        """
+        harness = Harness(ResponderConfig(maxConnections=10))
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=1000)  # type: ignore[arg-type]
+        self.assertEqual(port.numberAccepts, 10)
+        for _ in range(3):
+            harness.connect()
+        port.numberAccepts = 50  # Twisted grows it after a full batch
+        self.assertEqual(port.numberAccepts, 50)
+        harness.clock.advance(0)
+        self.assertEqual(port.numberAccepts, 7)
+        protocols = [harness.connect()[0] for _ in range(7)]
+        self.assertFalse(port.reading)
+        port.numberAccepts = 27
+        protocols[0].connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((port.reading, port.numberAccepts), (True, 1))
+
+    def test_batches_alone_far_from_capacity(self) -> None:
+        """
+        Far from the capacity (more than C{headroom} slots left), batches
+        are Twisted's own.
+        """
+        harness = Harness()
+        port = FakePort()
+        capacity = harness.factory._registry.headroom + 150
+        harness.factory.listeningOn(port, descriptors=capacity)  # type: ignore[arg-type]
+        harness.connect()
+        harness.clock.advance(0)
+        self.assertEqual(port.numberAccepts, 100)
+        port.numberAccepts = 5000
+        for _ in range(149):  # 1000 slots left: still not within
+            harness.connect()
+        harness.clock.advance(0)
+        self.assertEqual(port.numberAccepts, 5000)
+        for _ in range(1):  # 999 left: within the headroom
+            harness.connect()
+        harness.clock.advance(0)
+        self.assertEqual(port.numberAccepts, 999)
+
+    def test_pause_said_at_most_every_interval(self) -> None:
+        harness = Harness(ResponderConfig(maxConnections=1))
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=1000)  # type: ignore[arg-type]
+        harness.clock.advance(100)
+        said = []
+        for seconds in (0, 4, 5, 1, 9, 1):  # at 100, 104, 109, 110, 119, 120
+            harness.clock.advance(seconds)
+            protocol, _ = harness.connect()
+            protocol.connectionLost(Failure(ConnectionDone()))
+            said.append(sum("not accepting" in line for line in harness.logged()))
+        self.assertEqual(said, [1, 1, 1, 2, 2, 3])
+        self.assertEqual(port.changes, 12)
+
+    def test_one_pause_for_a_batch_past_capacity(self) -> None:
+        """
+        Connections accepted past the capacity in one batch (the descriptor
+        budget refuses nothing) pause the port once, and it resumes only
+        once fewer than the capacity are open.
+        """
+        harness = Harness()
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=2)  # type: ignore[arg-type]
+        protocols = [harness.connect()[0] for _ in range(3)]
+        self.assertEqual((port.reading, port.changes), (False, 1))
+        protocols[0].connectionLost(Failure(ConnectionDone()))
+        self.assertFalse(port.reading)
+        protocols[1].connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(port.reading)
+
+    def test_one_fit_per_iteration(self) -> None:
+        harness = Harness()
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=500)  # type: ignore[arg-type]
+        for _ in range(5):
+            harness.connect()
+        # The deadline sweep, and one fit of the batches.
+        self.assertEqual(len(harness.clock.getDelayedCalls()), 2)
+
+    def test_ports_without_batches(self) -> None:
+        """
+        A port with no batch of accepts of its own is paused all the same.
+        """
+
+        class Unbatched:
+            reading = True
+
+            def stopReading(self) -> None:
+                self.reading = False
+
+            def startReading(self) -> None:
+                self.reading = True
+
+        harness = Harness()
+        port = Unbatched()
+        harness.factory.listeningOn(port, descriptors=1)  # type: ignore[arg-type]
+        harness.connect()
+        harness.clock.advance(0)
+        self.assertFalse(port.reading)
+
+    def test_capacity_is_the_smaller(self) -> None:
+        """
+        The capacity is C{--max-connections} or the descriptors left,
+        whichever is smaller.
+        """
+        harness = Harness(ResponderConfig(maxConnections=50))
+        port = FakePort()
+        harness.factory.listeningOn(port, descriptors=2)  # type: ignore[arg-type]
+        harness.connect()
+        self.assertTrue(port.reading)
+        harness.connect()
+        self.assertFalse(port.reading)
+
+    def test_send_at_once_unless_stock(self) -> None:
+        """
+        A TCP port's connections get the transport that sends at once,
+        unless C{--stock-transport} says no.
+        """
+        from twisted.internet import tcp
+
+        from responder.core._sendnow import SendAtOnceServer
+
+        for stock, expected in ((False, SendAtOnceServer), (True, tcp.Server)):
+            harness = Harness(ResponderConfig(stockTransport=stock))
+            port = tcp.Port(0, harness.factory)
+            harness.factory.listeningOn(port, descriptors=10)
+            self.assertIs(port.transport, expected)
 
     def test_no_pause_below(self) -> None:
         harness = Harness(ResponderConfig(maxConnections=5))

@@ -51,10 +51,11 @@ class ResetTests(SynchronousTestCase):
             protocol, _ = harness.connect()
             protocol.dataReceived(b"half a requ")
             protocol.connectionLost(Failure(ConnectionLost()))
-        protocol, _ = harness.connect()
-        protocol.connectionLost(Failure(ConnectionLost()))
+        for _ in range(2):
+            protocol, _ = harness.connect()
+            protocol.connectionLost(Failure(ConnectionLost()))
         stats = harness.factory.stats
-        self.assertEqual((stats.reset, stats.probes), (2, 1))
+        self.assertEqual((stats.reset, stats.probes), (2, 2))
 
     def test_clean_close_is_not_a_reset(self) -> None:
         """
