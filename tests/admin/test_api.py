@@ -11,6 +11,7 @@ import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
+from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
@@ -354,7 +355,11 @@ class FakeWorkers:
         await self._ask("reset")
 
 
-def test_with_workers_the_answer_waits_for_them() -> None:
+def withWorkers() -> tuple[API, FakeWorkers, Protocol]:
+    """
+    The API of a pool, whose workers answer when the test says so, and a
+    connection to it.
+    """
     api = API()
     workers = FakeWorkers()
     api.site = QuietSite(
@@ -363,6 +368,11 @@ def test_with_workers_the_answer_waits_for_them() -> None:
     channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
     assert channel is not None
     channel.makeConnection(api.transport)
+    return api, workers, channel
+
+
+def test_with_workers_the_answer_waits_for_them() -> None:
+    api, workers, channel = withWorkers()
     channel.dataReceived(b"GET /requests?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert api.transport.value() == b""
     [(what, answer)] = workers.asked
@@ -396,14 +406,7 @@ def test_with_workers_the_answer_waits_for_them() -> None:
 
 
 def test_workers_that_do_not_answer_make_a_503() -> None:
-    api = API()
-    workers = FakeWorkers()
-    api.site = QuietSite(
-        ControlAPI(api.harness.factory, None, workers), reactor=api.harness.clock
-    )
-    channel = api.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
-    assert channel is not None
-    channel.makeConnection(api.transport)
+    api, workers, channel = withWorkers()
     channel.dataReceived(b"POST /reset HTTP/1.1\r\nHost: x\r\n\r\n")
     workers.asked[0][1].errback(ChannelLost("a worker went away"))
     response = api.transport.value()
