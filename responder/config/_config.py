@@ -58,11 +58,11 @@ class ResponderConfig:
         answers and faults by request, or C{None}.
     @ivar rulesOutsideFolder: let the rules file's response and greeting
         files, and symlinks to them, lead outside its folder.
-    @ivar stockTransport: give TCP connections Twisted's own transport,
-        which sends and closes on the reactor's next iteration, instead of
-        the one that sends and closes at once (see
-        L{responder.core.SendAtOnceServer}): a way back should a Twisted
-        upgrade break the latter.
+    @ivar stockTransport: leave TCP ports Twisted's own port, transport
+        and dispatch, which read, send and close each on a reactor
+        iteration of its own, instead of the fast path that does them at
+        once (see L{responder.core.sendAtOnce}): a way back should a
+        Twisted upgrade break the latter.
     @ivar trustedProxies: behind C{haproxy:}, the networks whose PROXY
         headers are believed; a connection from elsewhere is refused, and
         C{allow}, C{deny} and C{maxPerIP} apply to the client address the

@@ -23,6 +23,7 @@ from ._admission import (
 from ._clock import useMonotonicClock
 from ._connections import ConnectionRegistry
 from ._factory import ResponderFactory
+from ._fastpath import ReadAtOncePort, SendAtOnceServer, sendAtOnce
 from ._hangup import HangupHandler
 from ._host import Connection, ConnectionHost
 from ._keepalive import KeepAliveProtocol
@@ -38,7 +39,6 @@ from ._proxy import (
     serverEndpoint,
 )
 from ._reactor import installedReactor
-from ._sendnow import SendAtOnceServer, sendAtOnce
 from ._service import (
     ResponderService,
     descriptorBudget,
@@ -69,6 +69,7 @@ __all__ = [
     "ProxiedProtocol",
     "ProxyEndpoint",
     "ProxyWrappingFactory",
+    "ReadAtOncePort",
     "RefusalReporter",
     "ResponderFactory",
     "ResponderProtocol",

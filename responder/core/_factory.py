@@ -25,12 +25,12 @@ from ..rules import Rule
 from ._address import describeAddress
 from ._admission import REFUSED_BY_ACCESS, Admission
 from ._connections import ConnectionRegistry
+from ._fastpath import sendAtOnce
 from ._host import Connection
 from ._keepalive import KeepAliveProtocol
 from ._protocol import ResponderProtocol
 from ._reactor import installedReactor
 from ._rulesinforce import RulesInForce
-from ._sendnow import sendAtOnce
 from ._stats import ResponderStats
 
 #: How a refused connection shows in the journal.
@@ -163,7 +163,7 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
         endpoint they listen on; an application that listens itself may too.
         """
         if not self.config.stockTransport:
-            sendAtOnce(port)
+            sendAtOnce(port, self._flushRequestLog)
         limit = self.config.maxConnections
         capacity = descriptors if limit is None else min(limit, descriptors)
         self._registry.listeningOn(port, capacity)

@@ -193,7 +193,7 @@ FLAGS: list[list[Any]] = [
     [
         "stock-transport",
         None,
-        "Use Twisted's own TCP transport, which sends and closes on the next "
-        "reactor iteration, instead of sending and closing at once.",
+        "Use Twisted's own TCP port, transport and dispatch, which read, send "
+        "and close each on a reactor iteration of its own, instead of at once.",
     ],
 ]

@@ -323,7 +323,7 @@ class AcceptPauseTests(SynchronousTestCase):
         """
         from twisted.internet import tcp
 
-        from responder.core._sendnow import SendAtOnceServer
+        from responder.core import SendAtOnceServer
 
         for stock, expected in ((False, SendAtOnceServer), (True, tcp.Server)):
             harness = Harness(ResponderConfig(stockTransport=stock))

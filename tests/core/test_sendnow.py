@@ -134,22 +134,6 @@ class TwistedInternalsTests(SynchronousTestCase):
         self.assertIn(transport, connected.reactor.writers)
         self.assertEqual(connected.received(), b"(nothing)")
 
-    def test_writeSomeData(self) -> None:
-        """
-        C{writeSomeData} sends what the socket takes and says how much; on
-        a connection the peer has reset, it returns an exception.
-        """
-        connected = Connected(tcp.Server)
-        self.addCleanup(connected.close)
-        self.assertEqual(connected.transport.writeSomeData(b"answer"), 6)
-        self.assertEqual(connected.received(), b"answer")
-        connected.client.setsockopt(
-            socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"
-        )
-        connected.client.close()
-        result = connected.transport.writeSomeData(b"more")
-        self.assertIsInstance(result, Exception)
-
     def test_stockLoseConnectionWaits(self) -> None:
         """
         Twisted's own C{loseConnection} waits for the reactor to find the

@@ -1,0 +1,99 @@
+"""
+The port of the fast path: it reads from the connections it accepts before
+it registers them.
+"""
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import tcp
+from twisted.internet.interfaces import IListeningPort
+
+from ._dispatch import dispatchDirectly
+from ._transport import SendAtOnceServer, TCPAddress
+
+
+class _Listener(socket.socket):
+    """
+    A listening socket whose C{accept} skips what the C{socket} module's
+    does for every connection and a TCP port does not need: it turns the
+    listener's family and type into enums, and checks a default timeout
+    that only blocking listeners use.
+    """
+
+    __slots__ = ()
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        fd, address = self._accept()  # type: ignore[attr-defined]
+        family = socket.AF_INET if len(address) == 2 else socket.AF_INET6
+        return socket.socket(family, socket.SOCK_STREAM, 0, fd), address
+
+
+class ReadAtOncePort(tcp.Port):
+    """
+    A C{tcp.Port} whose connections are L{SendAtOnceServer}s that read as
+    soon as the port has accepted them.
+
+    @ivar fresh: the connections accepted in this C{doRead}, while it runs.
+    @ivar built: the address last built for C{buildProtocol}.
+    @ivar afterReads: called once the fresh connections have read, before
+        they are registered.
+    """
+
+    transport = SendAtOnceServer
+    fresh: list[SendAtOnceServer] | None = None
+    built: TCPAddress | None = None
+    afterReads: Callable[[], object] = staticmethod(lambda: None)
+
+    def _buildAddr(self, address: tuple[Any, ...]) -> TCPAddress:
+        built: TCPAddress = super()._buildAddr(address)  # type: ignore[no-untyped-call]
+        self.built = built
+        return built
+
+    def doRead(self) -> None:
+        """
+        Accept as Twisted does, then read from each new connection, let
+        C{afterReads} answer, and register only what is still open.
+        """
+        if type(self.socket) is socket.socket:
+            # Here rather than when the port was made fast: it may not have
+            # been listening yet.
+            self.socket.__class__ = _Listener
+        fresh: list[SendAtOnceServer] = []
+        self.fresh = fresh
+        try:
+            super().doRead()  # type: ignore[no-untyped-call]
+        finally:
+            self.fresh = None
+            self.built = None
+        for transport in fresh:
+            transport.readAtOnce()
+        self.afterReads()
+        for transport in fresh:
+            transport.release()
+
+
+#: What the reactor dispatches without a logging context.
+_DIRECT = frozenset({SendAtOnceServer, ReadAtOncePort})
+
+
+def sendAtOnce(
+    port: IListeningPort, afterReads: Callable[[], object] | None = None
+) -> bool:
+    """
+    Make C{port}, if it is Twisted's stock TCP port (with or without TLS
+    above it), a L{ReadAtOncePort}, whose connections then read, send and
+    close at once; leave any other port alone.
+
+    @param afterReads: what the port calls once its new connections have
+        read, before it registers them (see L{ReadAtOncePort}).
+    @return: whether C{port} now reads, sends and closes at once.
+    """
+    if type(port) is not tcp.Port or port.transport is not tcp.Server:
+        return False
+    port.__class__ = ReadAtOncePort
+    if afterReads is not None:
+        port.afterReads = afterReads  # type: ignore[attr-defined]
+    dispatchDirectly(port.reactor, _DIRECT)
+    return True

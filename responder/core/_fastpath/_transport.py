@@ -1,0 +1,219 @@
+"""
+The transport of the fast path: a C{tcp.Server} that sends and closes at
+once, and reads at once when its port says so.
+"""
+
+import socket
+import sys
+from typing import Any
+
+from twisted.internet import abstract, error, main, tcp
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IProtocol, IReactorFDSet
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+_log = Logger()
+
+#: The reason every clean close gives, made once, as Twisted's reactor makes
+#: its own (C{_disconnectSelectable}): a C{Failure} caches the class names
+#: that C{check} compares, so a shared one checks cheaply.
+_DONE = Failure(main.CONNECTION_DONE)
+
+TCPAddress = IPv4Address | IPv6Address
+
+
+class SendAtOnceServer(tcp.Server):
+    """
+    A C{tcp.Server} that sends when its buffer is empty and closes when
+    nothing is left to send, without waiting for the next reactor
+    iteration; accepted by a L{ReadAtOncePort}, it also reads at once.
+    """
+
+    #: Close without C{shutdown(2)} first: Twisted sets close-on-exec on
+    #: every accepted socket, so this process holds its only descriptor
+    #: and C{close} alone sends the FIN (Twisted's own comment in
+    #: C{_SocketCloser} says the same); the C{shutdown} was a system call
+    #: per connection.
+    _shouldShutdown = False
+
+    #: Whether registering for reading waits for L{release}.
+    _held = False
+    #: Whether the protocol wants to read, while registration is held.
+    _wantRead = False
+    #: The peer's address as the port built it for C{buildProtocol}.
+    _peer: TCPAddress | None = None
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol: IProtocol,
+        client: tuple[Any, ...],
+        server: tcp.Port,
+        sessionno: int,
+        reactor: IReactorFDSet,
+    ) -> None:
+        """
+        Set what C{tcp.Server.__init__} (with C{Connection}'s and
+        C{FileDescriptor}'s) sets, except its two names for logs, which
+        L{logPrefix} and C{__repr__} make only when asked: formatting them
+        for every connection cost more than everything else here together.
+        """
+        # A ReadAtOncePort in its doRead keeps its new connections here.
+        fresh = getattr(server, "fresh", None)
+        if fresh is not None:
+            self._held = True
+            self._peer = getattr(server, "built", None)
+            fresh.append(self)
+        self.reactor = reactor
+        self._tempDataBuffer = []
+        self._tempDataLen = 0
+        self.socket = sock
+        sock.setblocking(False)
+        self.fileno = sock.fileno
+        self.protocol = protocol
+        if len(client) != 2:
+            self._addressType = IPv6Address
+        self.server = server
+        self.client = client
+        self.sessionno = sessionno
+        self.hostname = client[0]
+        self.startReading()
+        self.connected = 1
+
+    def logPrefix(self) -> str:
+        """
+        What C{tcp.Server} would have made its C{logstr}, made once asked.
+        """
+        logstr = self.__dict__.get("logstr")
+        if logstr is None:
+            protocol = self.__dict__.get("protocol")
+            name = (
+                self.__class__.__name__
+                if protocol is None
+                else self._getLogPrefix(protocol)
+            )
+            logstr = self.logstr = f"{name},{self.sessionno},{self.hostname}"
+        return logstr
+
+    def __repr__(self) -> str:
+        """
+        What C{tcp.Server} would have made its C{repstr}; once the
+        connection is closed and Twisted has forgotten the protocol, with
+        this class's name instead of the protocol's.
+        """
+        named = self.__dict__.get("protocol", self).__class__.__name__
+        return f"<{named} #{self.sessionno} on {self.server._realPortNumber}>"
+
+    def getPeer(self) -> TCPAddress:
+        """
+        The peer's address, the one the port already built if there is one
+        (addresses are immutable).
+        """
+        peer = self._peer
+        return super().getPeer() if peer is None else peer  # type: ignore[no-untyped-call]
+
+    def startReading(self) -> None:
+        if self._held:
+            self._wantRead = True
+        else:
+            super().startReading()  # type: ignore[no-untyped-call]
+
+    def stopReading(self) -> None:
+        if self._held:
+            self._wantRead = False
+        else:
+            super().stopReading()  # type: ignore[no-untyped-call]
+
+    def readAtOnce(self) -> None:
+        """
+        Read what the client has sent already, as the reactor would on a
+        read event, while registration is held.
+        """
+        if not (self._wantRead and self.connected):
+            return
+        why: object
+        try:
+            why = self.doRead()
+        except BaseException:
+            why = sys.exc_info()[1]
+            _log.failure("Unhandled error reading from {transport}", transport=self)
+        if why:
+            self._held = False
+            if isinstance(why, error.ConnectionDone):
+                self.readConnectionLost(Failure(why))
+            else:
+                self.connectionLost(Failure(why))
+
+    def release(self) -> None:
+        """
+        Stop holding: register for reading if the connection is still open
+        and its protocol wants to read.
+        """
+        if self._held:
+            self._held = False
+            if self._wantRead and self.connected:
+                super().startReading()  # type: ignore[no-untyped-call]
+
+    def _idle(self) -> bool:
+        """
+        Whether nothing is waiting to be sent and the socket is ours to use
+        directly: connected, no TLS on this transport, no half-close done.
+        """
+        return bool(
+            self.connected
+            and not self.TLS
+            and not self._writeDisconnected
+            and not self._tempDataLen
+            and self.offset == len(self.dataBuffer)
+        )
+
+    def write(self, data: bytes) -> None:
+        """
+        Send C{data} now if nothing is buffered; buffer what the socket did
+        not take (or everything, if sending failed: Twisted's C{doWrite}
+        then meets the same error and reports it).
+        """
+        if data and type(data) is bytes and self._idle():
+            try:
+                sent = self.socket.send(data)
+            except OSError:
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        super().write(data)  # type: ignore[no-untyped-call]
+
+    def loseConnection(self) -> None:
+        """
+        Close now if nothing is left to send and no producer is registered
+        (a producer holds a close back until it is done); otherwise as
+        Twisted does, once the buffer has been sent.
+        """
+        if (
+            self._idle()
+            and not self.disconnecting
+            and not self._writeDisconnecting
+            and self.producer is None
+        ):
+            self.disconnecting = True
+            self.connectionLost(_DONE)
+            return
+        super().loseConnection()  # type: ignore[no-untyped-call]
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Twisted's own C{tcp.Connection.connectionLost}, but for a clean
+        close (L{loseConnection}'s) it knows the close is orderly without
+        asking C{reason.check}.
+        """
+        if reason is not _DONE or not hasattr(self, "socket"):
+            super().connectionLost(reason)
+            return
+        abstract.FileDescriptor.connectionLost(self, reason)
+        self._closeSocket(True)  # type: ignore[no-untyped-call]
+        protocol = self.protocol
+        del self.protocol
+        del self.socket
+        del self.fileno
+        protocol.connectionLost(reason)

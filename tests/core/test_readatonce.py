@@ -1,0 +1,428 @@
+"""
+L{ReadAtOncePort} reads from the connections it accepts before registering
+them, L{SendAtOnceServer} sets up as Twisted's C{tcp.Server} does, and
+L{dispatchDirectly} dispatches their events without a logging context; and
+the Twisted internals all three rely on behave as they assume, so that an
+upgrade that changes them fails here.
+"""
+
+import socket
+from collections.abc import Callable
+
+from twisted.internet import tcp
+from twisted.internet.address import IPv4Address
+from twisted.internet.epollreactor import EPollReactor
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.testing import MemoryReactor
+from twisted.python import context, log
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from responder.core import ReadAtOncePort, SendAtOnceServer, sendAtOnce
+from responder.core._fastpath import dispatchDirectly
+from responder.core._fastpath._dispatch import _DirectPoll
+from responder.core._fastpath._port import _Listener
+
+
+@implementer(IHalfCloseableProtocol)
+class Recorder(Protocol):
+    """
+    Record what happens to one connection; with C{answer}, answer the first
+    data and close; with C{pause}, stop reading at once.
+    """
+
+    def __init__(self, answer: bool = True, pause: bool = False) -> None:
+        self.events: list[object] = []
+        self.answer = answer
+        self.pause = pause
+        self.system: str | None = None
+
+    def connectionMade(self) -> None:
+        if self.pause:
+            self.transport.pauseProducing()  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        self.events.append(data)
+        self.system = context.get(log.ILogContext)["system"]
+        if self.answer:
+            self.transport.write(b"answer")  # type: ignore[union-attr]
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def readConnectionLost(self) -> None:
+        self.events.append("eof")
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def writeConnectionLost(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.events.append(reason.type)
+
+
+def tcpPair(case: SynchronousTestCase) -> socket.socket:
+    """
+    The server's end of a connected loopback TCP pair, closed (with the
+    client's end) after C{case}.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        accepted, _ = listener.accept()
+    case.addCleanup(client.close)
+    case.addCleanup(accepted.close)
+    return accepted
+
+
+class Recorders(Factory[Protocol]):
+    def __init__(self, **kwargs: bool) -> None:
+        self.kwargs = kwargs
+        self.built: list[tuple[Recorder, IAddress | None]] = []
+
+    def buildProtocol(self, addr: IAddress | None) -> Protocol:
+        protocol = Recorder(**self.kwargs)
+        protocol.factory = self
+        self.built.append((protocol, addr))
+        return protocol
+
+
+class Listening:
+    """
+    A port on 127.0.0.1 made to read at once, on C{reactor}, and clients
+    connected to it.
+    """
+
+    def __init__(
+        self,
+        reactor: MemoryReactor | EPollReactor,
+        factory: Factory[Protocol],
+        afterReads: Callable[[], object] | None = None,
+    ) -> None:
+        self.port = tcp.Port(0, factory, interface="127.0.0.1", reactor=reactor)
+        self.port.startListening()
+        self.made = sendAtOnce(self.port, afterReads)
+        self.clients: list[socket.socket] = []
+
+    def connect(self, send: bytes = b"", shut: bool = False) -> socket.socket:
+        client = socket.create_connection(
+            ("127.0.0.1", self.port.getHost().port), timeout=5
+        )
+        if send:
+            client.sendall(send)
+        if shut:
+            client.shutdown(socket.SHUT_WR)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.port.connectionLost(Failure(ConnectionDone()))
+
+
+class ReadAtOnceTests(SynchronousTestCase):
+    """
+    A port made by L{sendAtOnce} accepts, reads, lets C{afterReads} run,
+    and only then registers what is still open.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactor()
+        self.order: list[str] = []
+
+    def listen(self, **kwargs: bool) -> tuple[Listening, Recorders]:
+        factory = Recorders(**kwargs)
+
+        def afterReads() -> None:
+            self.order.append("afterReads")
+
+        listening = Listening(self.reactor, factory, afterReads)
+        self.addCleanup(listening.close)
+        self.assertTrue(listening.made)
+        self.assertIsInstance(listening.port, ReadAtOncePort)
+        return listening, factory
+
+    def test_requestWaiting(self) -> None:
+        """
+        A request that arrived with the connection is read and answered in
+        the port's C{doRead}; the connection, closed by then, was never
+        registered with the reactor.
+        """
+        listening, factory = self.listen()
+        client = listening.connect(b"hello")
+        listening.port.doRead()
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [b"hello", ConnectionDone])
+        self.assertEqual(self.order, ["afterReads"])
+        self.assertNotIn(protocol.transport, self.reactor.readers)
+        self.assertEqual(client.recv(100), b"answer")
+
+    def test_nothingYet(self) -> None:
+        """
+        A connection with nothing to read yet is registered for reading,
+        after C{afterReads}.
+        """
+        listening, factory = self.listen()
+        listening.connect()
+        listening.port.doRead()
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [])
+        self.assertIn(protocol.transport, self.reactor.readers)
+
+    def test_stillOpen(self) -> None:
+        """
+        A connection still open after its first read (keep-alive) is
+        registered for reading.
+        """
+        listening, factory = self.listen(answer=False)
+        listening.connect(b"one")
+        listening.port.doRead()
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [b"one"])
+        self.assertIn(protocol.transport, self.reactor.readers)
+
+    def test_closedBeforeAccepted(self) -> None:
+        """
+        A client that half-closed before it was accepted is heard at once
+        as an end of file, as the reactor would report it: a half-closeable
+        protocol may still answer.
+        """
+        listening, factory = self.listen()
+        client = listening.connect(shut=True)
+        listening.port.doRead()
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, ["eof", ConnectionDone])
+        self.assertNotIn(protocol.transport, self.reactor.readers)
+        self.assertEqual(client.recv(100), b"")
+
+    def test_paused(self) -> None:
+        """
+        A protocol that stopped reading when it was connected is neither
+        read from nor registered.
+        """
+        listening, factory = self.listen(pause=True)
+        listening.connect(b"hello")
+        listening.port.doRead()
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [])
+        self.assertNotIn(protocol.transport, self.reactor.readers)
+        protocol.transport.resumeProducing()  # type: ignore[union-attr]
+        self.assertIn(protocol.transport, self.reactor.readers)
+
+    def test_batch(self) -> None:
+        """
+        Every connection of one C{doRead} is accepted before any is read,
+        and C{afterReads} runs once for them all.
+        """
+        listening, factory = self.listen()
+        listening.port.numberAccepts = 10
+        for n in range(3):
+            listening.connect(b"%d" % n)
+        listening.port.doRead()
+        self.assertEqual([p.events[0] for p, _ in factory.built], [b"0", b"1", b"2"])
+        self.assertEqual(self.order, ["afterReads"])
+
+    def test_onePeerAddress(self) -> None:
+        """
+        C{getPeer} gives the address the port built for C{buildProtocol}:
+        addresses are immutable, and one is enough.
+        """
+        listening, factory = self.listen(answer=False)
+        client = listening.connect()
+        listening.port.doRead()
+        [(protocol, addr)] = factory.built
+        assert protocol.transport is not None
+        self.assertIs(protocol.transport.getPeer(), addr)
+        self.assertEqual(addr, IPv4Address("TCP", "127.0.0.1", client.getsockname()[1]))
+
+    def test_lateTransports(self) -> None:
+        """
+        Outside a port's C{doRead} (a transport made by hand), the
+        transport registers at once and builds its peer's address itself.
+        """
+        port = tcp.Port(0, Factory(), reactor=self.reactor)
+        sendAtOnce(port)
+        transport = SendAtOnceServer(
+            tcpPair(self), Protocol(), ("127.0.0.1", 4000), port, 1, self.reactor
+        )
+        self.assertIn(transport, self.reactor.readers)
+        self.assertEqual(transport.getPeer(), IPv4Address("TCP", "127.0.0.1", 4000))
+
+    def test_listener(self) -> None:
+        """
+        The port's socket accepts through L{_Listener}, which gives the
+        same kind of socket as the C{socket} module's C{accept}.
+        """
+        listening, factory = self.listen(answer=False)
+        listening.connect()
+        listening.port.doRead()
+        self.assertIs(type(listening.port.socket), _Listener)
+        [(protocol, _)] = factory.built
+        accepted = protocol.transport.socket  # type: ignore[union-attr]
+        self.assertIs(type(accepted), socket.socket)
+        self.assertEqual(
+            (accepted.family, accepted.type, accepted.getblocking()),
+            (socket.AF_INET, socket.SOCK_STREAM, False),
+        )
+
+
+class LikeTwistedTests(SynchronousTestCase):
+    """
+    L{SendAtOnceServer} sets up what Twisted's C{tcp.Server} sets up, and
+    names itself alike, so that the code of Twisted's it inherits finds
+    what it expects.
+    """
+
+    def test_sameAttributes(self) -> None:
+        """
+        C{tcp.Server.__init__} sets exactly the attributes that
+        L{SendAtOnceServer.__init__} sets, but for the two names it makes
+        only when asked; a Twisted that sets another one fails this test.
+        """
+        reactor = MemoryReactor()
+        port = tcp.Port(0, Factory(), reactor=reactor)
+        port._realPortNumber = 1984
+        made = []
+        for kind in (tcp.Server, SendAtOnceServer):
+            peer = ("127.0.0.1", 4000)
+            made.append(kind(tcpPair(self), Protocol(), peer, port, 7, reactor))
+        stock, fast = made
+        self.assertEqual(set(vars(stock)) - {"logstr", "repstr"}, set(vars(fast)))
+        for name in set(vars(fast)) - {"socket", "fileno", "protocol"}:
+            self.assertEqual(getattr(fast, name), getattr(stock, name), name)
+        self.assertEqual(fast.logPrefix(), stock.logPrefix())
+        self.assertEqual(repr(fast), "<Protocol #7 on 1984>")
+        self.assertEqual(repr(fast), repr(stock))
+
+    def test_ipv6Address(self) -> None:
+        """
+        A peer given as four parts is an IPv6 one, as in C{tcp.Server}.
+        """
+        reactor = MemoryReactor()
+        port = tcp.Port(0, Factory(), reactor=reactor)
+        peer = ("::1", 4000, 0, 0)
+        fast = SendAtOnceServer(tcpPair(self), Protocol(), peer, port, 1, reactor)
+        self.assertEqual(fast.getPeer().type, "TCP")
+        self.assertEqual(str(fast.getPeer().host), "::1")
+
+    def test_namedOnceClosed(self) -> None:
+        """
+        Twisted forgets the protocol when the connection closes; the
+        transport still has a name then.
+        """
+        reactor = MemoryReactor()
+        port = tcp.Port(0, Factory(), reactor=reactor)
+        port._realPortNumber = 1984
+        peer = ("127.0.0.1", 9)
+        fast = SendAtOnceServer(tcpPair(self), Protocol(), peer, port, 3, reactor)
+        fast.protocol.makeConnection(fast)
+        fast.loseConnection()
+        self.assertEqual(repr(fast), "<SendAtOnceServer #3 on 1984>")
+        self.assertEqual(fast.logPrefix(), "SendAtOnceServer,3,127.0.0.1")
+
+
+#: The classes the fast path has dispatched directly.
+DIRECT = frozenset({SendAtOnceServer, ReadAtOncePort})
+
+
+class DirectDispatchTests(SynchronousTestCase):
+    """
+    L{dispatchDirectly} on a real epoll reactor (never run, only iterated).
+    """
+
+    def setUp(self) -> None:
+        self.reactor = EPollReactor()
+        self.addCleanup(self.reactor._poller.close)
+
+    def test_internals(self) -> None:
+        """
+        What L{_DirectPoll} takes over from: the reactor's iteration is its
+        C{doPoll}, over C{_poller}, C{_selectables} and C{_doReadOrWrite}.
+        """
+        self.assertIs(EPollReactor.doIteration, EPollReactor.doPoll)
+        for name in ("_poller", "_selectables", "_doReadOrWrite"):
+            self.assertTrue(hasattr(self.reactor, name), name)
+
+    def test_onlyOnce(self) -> None:
+        """
+        The reactor is changed once, and only an epoll reactor is.
+        """
+        self.assertTrue(dispatchDirectly(self.reactor, DIRECT))
+        self.assertIsInstance(self.reactor.doIteration, _DirectPoll)
+        self.assertFalse(dispatchDirectly(self.reactor, DIRECT))
+        self.assertFalse(dispatchDirectly(MemoryReactor(), DIRECT))
+
+    def test_directly(self) -> None:
+        """
+        A connection's read event reaches its protocol with no logging
+        context of the connection's own; the listening port's too.
+        """
+        factory = Recorders()
+        listening = Listening(self.reactor, factory)
+        self.addCleanup(listening.close)
+        self.assertIsInstance(self.reactor.doIteration, _DirectPoll)
+        client = listening.connect()
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+            if factory.built:
+                break
+        client.sendall(b"late")
+        [(protocol, _)] = factory.built
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+            if protocol.events:
+                break
+        self.assertEqual(protocol.events, [b"late", ConnectionDone])
+        self.assertEqual(protocol.system, "-")
+        self.assertEqual(client.recv(100), b"answer")
+
+    def test_othersWithContext(self) -> None:
+        """
+        Any other selectable is still dispatched as Twisted does, in its
+        own logging context.
+        """
+        factory = Recorders()
+        dispatchDirectly(self.reactor, DIRECT)
+        port = self.reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.connectionLost, Failure(ConnectionDone()))
+        client = socket.create_connection(("127.0.0.1", port.getHost().port))
+        self.addCleanup(client.close)
+        client.sendall(b"stock")
+        for _ in range(40):
+            self.reactor.doIteration(0.1)
+            if factory.built and factory.built[0][0].events:
+                break
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events[0], b"stock")
+        self.assertEqual(protocol.system, "Recorder,0,127.0.0.1")
+
+    def test_errorLogged(self) -> None:
+        """
+        An exception in a directly dispatched event is logged and loses the
+        connection, as Twisted's own dispatch does.
+        """
+
+        class Broken(Recorder):
+            def dataReceived(self, data: bytes) -> None:
+                raise RuntimeError("broken")
+
+        class Brokens(Factory[Protocol]):
+            protocol = Broken
+
+        listening = Listening(self.reactor, Brokens())
+        self.addCleanup(listening.close)
+        client = listening.connect()
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+        client.sendall(b"x")
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+            if self.flushLoggedErrors(RuntimeError):
+                break
+        else:
+            self.fail("no error logged")
+        client.settimeout(5)
+        self.assertEqual(client.recv(100), b"")
