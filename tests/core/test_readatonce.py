@@ -225,6 +225,24 @@ class ReadAtOnceTests(SynchronousTestCase):
         self.assertEqual([p.events[0] for p, _ in factory.built], [b"0", b"1", b"2"])
         self.assertEqual(self.order, ["afterReads"])
 
+    def test_afterReadsFails(self) -> None:
+        """
+        Should C{afterReads} raise, the connections still open are
+        registered all the same, and the error reaches the reactor.
+        """
+        factory = Recorders(answer=False)
+
+        def afterReads() -> None:
+            raise RuntimeError("log broken")
+
+        listening = Listening(self.reactor, factory, afterReads)
+        self.addCleanup(listening.close)
+        listening.connect(b"one")
+        self.assertRaises(RuntimeError, listening.port.doRead)
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [b"one"])
+        self.assertIn(protocol.transport, self.reactor.readers)
+
     def test_onePeerAddress(self) -> None:
         """
         C{getPeer} gives the address the port built for C{buildProtocol}:

@@ -67,11 +67,14 @@ class ReadAtOncePort(tcp.Port):
         finally:
             self.fresh = None
             self.built = None
-        for transport in fresh:
-            transport.readAtOnce()
-        self.afterReads()
-        for transport in fresh:
-            transport.release()
+        try:
+            for transport in fresh:
+                transport.readAtOnce()
+            self.afterReads()
+        finally:
+            # Whatever went wrong, no connection is left unregistered.
+            for transport in fresh:
+                transport.release()
 
 
 #: What the reactor dispatches without a logging context.
