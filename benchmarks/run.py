@@ -164,6 +164,15 @@ SERVERS = {
             ("crr-50", "crr-1000"),
             single="responder",
         ),
+        # One listening socket that both workers accept from, against a
+        # socket of its own for each (SO_REUSEPORT, the default), in the
+        # same rounds.
+        ServerSpec(
+            "responder-w2-shared",
+            _responder("--workers", "2", "--worker-sockets", "shared"),
+            ("crr-50", "crr-1000"),
+            single="responder",
+        ),
     )
 }
 
@@ -821,9 +830,11 @@ not quiet and the row deserves a rerun.
 
 *growth*: a server's CPU per request over the same server's in one process,
 in the same round and scenario. `c-epoll-w2` is the C epoll server forked
-into two processes after `listen()`, on one shared socket, as responder's
-`--workers` shares it: what a second process costs on this machine apart
-from anything Python or Twisted adds.
+into two processes after `listen()`, on one shared socket: what a second
+process costs on this machine apart from anything Python or Twisted adds.
+`responder-w2` gives each worker a listening socket of its own
+(`SO_REUSEPORT`, the default); `responder-w2-shared` has both accept from
+one (`--worker-sockets shared`), as `c-epoll-w2` does.
 
 {workers}
 

@@ -52,6 +52,11 @@ class ResponderConfig:
     @ivar workerTimeout: seconds a worker may go without a heartbeat (its
         reactor blocked, or the process stopped) before it is killed and
         replaced; also how long it has to become ready.
+    @ivar workerSockets: how workers get TCP connections: C{"reuseport"},
+        a listening socket of its own for each worker, all bound to the
+        same address with C{SO_REUSEPORT}, among which the kernel spreads
+        connections; or C{"shared"}, one listening socket that every worker
+        accepts from.  C{unix:} and C{systemd:} sockets are always shared.
     @ivar metrics: endpoint description to serve Prometheus metrics on, or
         C{None} for none.
     @ivar rules: path of a rules file (see L{responder.rules}) choosing
@@ -106,6 +111,7 @@ class ResponderConfig:
     delimiter: bytes = b"\0"
     workers: int = 1
     workerTimeout: float = 10.0
+    workerSockets: str = "reuseport"
     metrics: str | None = None
     logFormat: str = "text"
     rules: str | None = None

@@ -83,7 +83,7 @@ PARAMETERS: list[list[Any]] = [
     parameter(
         "workers",
         _DEFAULTS.workers,
-        "Processes serving the same listening sockets.",
+        "Processes serving the same endpoints.",
         positiveInt,
     ),
     parameter(
@@ -92,6 +92,15 @@ PARAMETERS: list[list[Any]] = [
         "Seconds a worker may go without a heartbeat (stuck) or take to "
         "start before it is killed and replaced.",
         positiveSeconds,
+    ),
+    parameter(
+        "worker-sockets",
+        _DEFAULTS.workerSockets,
+        "How workers share a tcp:, tcp6: or ssl: endpoint: 'reuseport' gives "
+        "each worker a listening socket of its own (SO_REUSEPORT, Linux), "
+        "'shared' has them all accept from one (as unix: and systemd: "
+        "endpoints always do).",
+        choice("reuseport", "shared"),
     ),
     [
         "rules",

@@ -62,6 +62,7 @@ class Options(usage.Options):
         optActions={
             "request-log": usage.CompleteList(["auto", "stdout", "twisted"]),
             "log-format": usage.CompleteList(["text", "json"]),
+            "worker-sockets": usage.CompleteList(["reuseport", "shared"]),
         }
     )
 
@@ -161,6 +162,7 @@ class Options(usage.Options):
             delimiter=checked("delimiter", parseDelimiter, self["delimiter"]),
             workers=self["workers"],
             workerTimeout=self["worker-timeout"],
+            workerSockets=self["worker-sockets"],
             logFormat=self["log-format"],
             rules=(
                 None

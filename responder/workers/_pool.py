@@ -6,9 +6,12 @@ process would (it wraps that process's L{ResponderService}), so C{--port
 0}, C{--uid}, C{systemd:} and the "listening on" lines work as before; but
 it never accepts.  It starts N worker processes
 (L{responder.workers.child}), each of which inherits the listening sockets,
-adopts them with C{adoptStreamPort} and accepts from the one queue they
-share.  C{docs/workers.md} says why a shared socket rather than
-C{SO_REUSEPORT}.
+adopts them with C{adoptStreamPort} and accepts from them.  For a TCP
+endpoint each worker has, by default, a socket of its own: the parent
+listens on N sockets bound with C{SO_REUSEPORT} (see
+L{responder.workers._reuseport}); otherwise (C{--worker-sockets shared},
+C{unix:}, C{systemd:}) every worker accepts from the one socket.
+C{docs/workers.md} says why.
 
 The parent restarts a worker that dies.  Stopping it stops its own
 listening first, then sends each worker SIGTERM: a worker stops accepting,
@@ -39,10 +42,12 @@ from ..core import (
     HangupHandler,
     ResponderFactory,
     ResponderService,
+    serverEndpoint,
 )
 from ..metrics import SharedStatsTable, StatsSource
 from ._channel import PoolControl
-from ._spec import FIRST_SOCKET_FD, SharedSocket, workerDescription
+from ._reuseport import SPREADS, PortGroup
+from ._spec import FIRST_SOCKET_FD, SharedSocket, perWorker, workerDescription
 from ._supervisor import WorkerSlot
 
 _FAMILIES = {
@@ -66,6 +71,10 @@ class WorkerPoolService(MultiService):
     @ivar server: the wrapped server, which listens.
     @ivar workers: one L{WorkerSlot} per worker, while running.
     @ivar sockets: the listening sockets as workers find them.
+    @ivar childFDs: by worker number, the parent's listening sockets (and
+        shared counters) by the descriptor that worker finds each at.
+    @ivar groups: for each endpoint whose workers have sockets of their
+        own, the stand-in reactor that makes them.
     """
 
     log = Logger(namespace="responder")
@@ -88,7 +97,17 @@ class WorkerPoolService(MultiService):
         self._hangup = HangupHandler(reactor, self.reload)
         self.workers: list[WorkerSlot] = []
         self.sockets: tuple[SharedSocket, ...] = ()
-        self.childFDs: dict[int, int] = {}
+        self.groups: dict[EndpointService, PortGroup] = {}
+        if server.config.workerSockets == "reuseport" and SPREADS:
+            for endpoint in self._endpoints():
+                if perWorker(endpoint.description):
+                    # Listen through a stand-in that makes one socket per
+                    # worker, so that port 0, interface=, tcp6: and the
+                    # "listening on" line work as in one process.
+                    group = PortGroup(reactor, server.config.workers)
+                    endpoint.endpoint = serverEndpoint(group, endpoint.description)
+                    self.groups[endpoint] = group
+        self.childFDs: dict[int, dict[int, int]] = {}
         # Each worker counts in its slot of a table of shared memory; the
         # metrics endpoint adds them up at each scrape.
         self.statsTable: SharedStatsTable | None = None
@@ -117,22 +136,37 @@ class WorkerPoolService(MultiService):
         """
         return self.server.addresses()
 
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        self._hangup.install()
-        endpoints = [
+    def _endpoints(self) -> list[EndpointService]:
+        """
+        The wrapped server's endpoints, whose sockets the workers serve.
+        """
+        return [
             child
             for child in self.server
             if isinstance(child, EndpointService) and not child.purpose
         ]
-        shared, self.childFDs = [], {}
-        for fd, endpoint in enumerate(endpoints, FIRST_SOCKET_FD):
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self._hangup.install()
+        numbers = range(1, self.config.workers + 1)
+        shared = []
+        self.childFDs = {number: {} for number in numbers}
+        for fd, endpoint in enumerate(self._endpoints(), FIRST_SOCKET_FD):
             assert endpoint.port is not None, "shareable endpoints listen at once"
-            port = cast(IReadDescriptor, endpoint.port)
-            # Keep the socket open for the workers to come, but leave every
-            # connection to them.
-            cast(IReactorFDSet, self.reactor).removeReader(port)
-            self.childFDs[fd] = port.fileno()
+            group = self.groups.get(endpoint)
+            ports = [endpoint.port] if group is None else group.ports
+            for port in ports:
+                # Keep the socket open for the workers to come (a worker
+                # restarted gets the same one), but leave every connection
+                # to them.
+                cast(IReactorFDSet, self.reactor).removeReader(
+                    cast(IReadDescriptor, port)
+                )
+            # One socket for all workers, or one each, in worker order.
+            fds = [cast(IReadDescriptor, port).fileno() for port in ports]
+            for number in numbers:
+                self.childFDs[number][fd] = fds[(number - 1) % len(fds)]
             family = _FAMILIES[type(endpoint.port.getHost())]
             shared.append(
                 SharedSocket(fd, family, workerDescription(endpoint.description))
@@ -140,8 +174,9 @@ class WorkerPoolService(MultiService):
         self.sockets = tuple(shared)
         if self.statsTable is not None:
             self.statsFD = FIRST_SOCKET_FD + len(shared)
-            self.childFDs[self.statsFD] = self.statsTable.fileno()
-        self.workers = [WorkerSlot(self, n) for n in range(1, self.config.workers + 1)]
+            for descriptors in self.childFDs.values():
+                descriptors[self.statsFD] = self.statsTable.fileno()
+        self.workers = [WorkerSlot(self, n) for n in numbers]
         for worker in self.workers:
             worker.start()
 
@@ -200,6 +235,7 @@ class WorkerPoolService(MultiService):
         # have stopped accepting too, a new connection is refused at once
         # instead of waiting in a queue that nobody accepts from.
         await super().stopService()  # type: ignore[no-untyped-call]
+        await gatherResults([group.stopOthers() for group in self.groups.values()])
         await gatherResults([worker.stop() for worker in self.workers])
         if self.statsTable is not None:
             self.statsTable.close()

@@ -16,6 +16,13 @@ from ..config import ResponderConfig, endpointType, unwrapProxy
 #: pass on, or one responder cannot know how to re-create in a worker.
 SHAREABLE = frozenset({"tcp", "tcp6", "unix", "ssl", "systemd"})
 
+#: Endpoint types, alone or behind C{haproxy:}, whose workers each get a
+#: listening socket of their own under C{--worker-sockets reuseport}: the
+#: TCP ones.  A C{unix:} socket is always shared (a path names one
+#: socket, and C{SO_REUSEPORT} does not apply to C{AF_UNIX}), as is a
+#: C{systemd:} one (systemd passes the parent one socket).
+PER_WORKER = frozenset({"tcp", "tcp6", "ssl"})
+
 #: The descriptor a worker finds its first listening socket on, after
 #: standard input, output and error; the others follow in order.
 FIRST_SOCKET_FD = 3
@@ -107,10 +114,20 @@ def workerDescription(description: str) -> str:
     return prefix + ("tcp:0" if kind == "systemd" else rest)
 
 
+def perWorker(description: str) -> bool:
+    """
+    Whether the endpoint C{description} (checked by L{workerDescription})
+    can give each worker a listening socket of its own.
+    """
+    return endpointType(unwrapProxy(description)[1]) in PER_WORKER
+
+
 @dataclass(frozen=True)
 class SharedSocket:
     """
-    A listening socket as a worker finds it.
+    A listening socket as a worker finds it: the same for every worker, or
+    one of a worker's own (see L{responder.workers._reuseport}) at the same
+    descriptor in each.
 
     @ivar fd: its descriptor in the worker.
     @ivar family: its address family: C{AF_INET}, C{AF_INET6} or C{AF_UNIX}.

@@ -34,14 +34,15 @@ class Pool(Protocol):
     What a slot needs of the pool it belongs to (the pool's module knows
     slots, not the other way round).
 
-    @ivar childFDs: the listening sockets' descriptors in the parent (and
-        the shared counters'), by the descriptor each has in a worker.
+    @ivar childFDs: by worker number, the descriptors in the parent that
+        the worker inherits (its listening sockets, the shared counters) by
+        the descriptor each has in the worker.
     @ivar statsFD: the shared counters' descriptor in a worker, if any.
     """
 
     reactor: IReactorTime
     sockets: tuple[SharedSocket, ...]
-    childFDs: dict[int, int]
+    childFDs: dict[int, dict[int, int]]
     statsFD: int | None
     log: Logger
     running: bool | int
@@ -129,7 +130,12 @@ class WorkerSlot:
         # twistd may have pointed its own at /dev/null; it also carries the
         # worker's READY and ALIVE.
         stdout: int | str = 1 if pool.config.requestLog == "stdout" else "r"
-        childFDs: dict[int, int | str] = {0: "w", 1: stdout, 2: "r", **pool.childFDs}
+        childFDs: dict[int, int | str] = {
+            0: "w",
+            1: stdout,
+            2: "r",
+            **pool.childFDs[self.number],
+        }
         ends = ChannelEnds() if pool.config.admin is not None else None
         if ends is not None:
             # The control API asks the worker through a channel of its own.

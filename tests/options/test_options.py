@@ -411,6 +411,26 @@ class RequestLogChoiceTests(SynchronousTestCase):
         self.assertIn("--request-log: 'syslog'", str(caught.exception.code))
 
 
+class WorkerSocketsOptionTests(SynchronousTestCase):
+    """
+    C{--worker-sockets}: a socket per worker (the default) or one shared.
+    """
+
+    def test_values(self) -> None:
+        self.assertEqual(parse().workerSockets, "reuseport")
+        self.assertEqual(parse("--worker-sockets", "shared").workerSockets, "shared")
+        config = configFromEnvironment({"RESPONDER_WORKER_SOCKETS": "shared"})
+        self.assertEqual(config.workerSockets, "shared")
+
+    def test_bad(self) -> None:
+        with self.assertRaises(SystemExit) as caught:
+            parse("--worker-sockets", "both")
+        self.assertEqual(
+            caught.exception.code,
+            "responder: --worker-sockets: 'both' is not one of reuseport, shared",
+        )
+
+
 class AgentAndWorkerTimeoutOptionTests(SynchronousTestCase):
     """
     C{--agent}, C{--agent-drain} and C{--worker-timeout}.

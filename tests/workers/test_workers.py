@@ -223,7 +223,7 @@ def fakePool(
     pool = WorkerPoolService(ResponderService(ResponderFactory(config)), reactor)
     pool.running = True
     pool.sockets = (SharedSocket(3, socket.AF_INET, "tcp:0"),)
-    pool.childFDs = {3: 9}
+    pool.childFDs = {1: {3: 9}, 2: {3: 9}}
     events: list[LogEvent] = []
     pool.log = Logger(observer=cast(ILogObserver, events.append))
     return reactor, pool, events
@@ -272,6 +272,7 @@ class SlotTests(SynchronousTestCase):
         pool = WorkerPoolService(
             ResponderService(ResponderFactory(config)), self.reactor
         )
+        pool.childFDs = {1: {}}
         WorkerSlot(pool, 1).start()
         self.assertEqual(self.reactor.spawned[0]["childFDs"][1], "r")
 
