@@ -12,7 +12,7 @@ from collections.abc import Callable
 from twisted.internet import tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.epollreactor import EPollReactor
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.testing import MemoryReactor
@@ -314,6 +314,105 @@ class LikeTwistedTests(SynchronousTestCase):
         self.assertEqual(fast.logPrefix(), stock.logPrefix())
         self.assertEqual(repr(fast), "<Protocol #7 on 1984>")
         self.assertEqual(repr(fast), repr(stock))
+
+    def test_doReadAlike(self) -> None:
+        """
+        L{SendAtOnceServer.doRead} (Twisted's, with C{_dataReceived} written
+        in) returns what C{tcp.Server.doRead} returns, and hands the
+        protocol the same data: nothing to read, data, end of file, reset.
+        """
+
+        def reads(kind: type[tcp.Server]) -> list[object]:
+            reactor = MemoryReactor()
+            port = tcp.Port(0, Factory(), reactor=reactor)
+            results: list[object] = []
+            for ending in ("eof", "reset"):
+                with socket.socket() as listener:
+                    listener.bind(("127.0.0.1", 0))
+                    listener.listen(1)
+                    client = socket.create_connection(listener.getsockname())
+                    accepted, _ = listener.accept()
+                protocol = Recorder(answer=False)
+                transport = kind(accepted, protocol, ("127.0.0.1", 1), port, 1, reactor)
+                protocol.makeConnection(transport)
+                results.append(transport.doRead())
+                client.sendall(b"data")
+                results.append(transport.doRead())
+                if ending == "reset":
+                    client.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"
+                    )
+                    client.sendall(b"unread")
+                    accepted.setblocking(True)
+                    accepted.recv(6)
+                    accepted.setblocking(False)
+                client.close()
+                results.append(type(transport.doRead()))
+                results.append(list(protocol.events))
+                accepted.close()
+            return results
+
+        stock = reads(tcp.Server)
+        self.assertEqual(
+            stock,
+            [
+                None,
+                None,
+                ConnectionDone,
+                [b"data"],
+                None,
+                None,
+                ConnectionLost,
+                [b"data"],
+            ],
+        )
+        self.assertEqual(reads(SendAtOnceServer), stock)
+
+    def test_buildAddrAlike(self) -> None:
+        """
+        L{ReadAtOncePort} builds the peer's address as C{tcp.Port} does,
+        for IPv4 and IPv6 ports.
+        """
+        for interface, peer in (
+            ("127.0.0.1", ("10.0.0.1", 5)),
+            ("::", ("::1", 5, 0, 0)),
+        ):
+            stock = tcp.Port(0, Factory(), interface=interface, reactor=MemoryReactor())
+            fast = tcp.Port(0, Factory(), interface=interface, reactor=MemoryReactor())
+            sendAtOnce(fast)
+            self.assertEqual(fast._buildAddr(peer), stock._buildAddr(peer))
+
+    def test_writerOnlyIfWriting(self) -> None:
+        """
+        A transport that never had to register for writing closes without
+        asking the reactor to unregister it; one that did is unregistered.
+        """
+        removed: list[object] = []
+
+        class Watching(MemoryReactor):
+            def removeWriter(self, writer: object) -> None:
+                removed.append(writer)
+                super().removeWriter(writer)
+
+        reactor = Watching()
+        port = tcp.Port(0, Factory(), reactor=reactor)
+        quiet = SendAtOnceServer(
+            tcpPair(self), Protocol(), ("127.0.0.1", 1), port, 1, reactor
+        )
+        quiet.protocol.makeConnection(quiet)
+        quiet.write(b"answer")
+        quiet.loseConnection()
+        self.assertEqual(removed, [])
+        busy = SendAtOnceServer(
+            tcpPair(self), Protocol(), ("127.0.0.1", 2), port, 2, reactor
+        )
+        busy.protocol.makeConnection(busy)
+        busy.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        busy.write(b"x" * (4 << 20))
+        self.assertIn(busy, reactor.writers)
+        busy.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(removed, [busy])
+        self.assertNotIn(busy, reactor.writers)
 
     def test_ipv6Address(self) -> None:
         """

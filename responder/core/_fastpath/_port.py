@@ -47,7 +47,10 @@ class ReadAtOncePort(tcp.Port):
     afterReads: Callable[[], object] = staticmethod(lambda: None)
 
     def _buildAddr(self, address: tuple[Any, ...]) -> TCPAddress:
-        built: TCPAddress = super()._buildAddr(address)  # type: ignore[no-untyped-call]
+        """
+        Twisted's own C{tcp.Port._buildAddr}, keeping what it built.
+        """
+        built: TCPAddress = self._addressType("TCP", *address)
         self.built = built
         return built
 

@@ -41,6 +41,10 @@ class SendAtOnceServer(tcp.Server):
     _held = False
     #: Whether the protocol wants to read, while registration is held.
     _wantRead = False
+    #: Whether this transport may be registered for writing: only
+    #: C{startWriting} registers it, so a clean close can skip the
+    #: reactor when it never was.
+    _writing = False
     #: The peer's address as the port built it for C{buildProtocol}.
     _peer: TCPAddress | None = None
 
@@ -78,7 +82,10 @@ class SendAtOnceServer(tcp.Server):
         self.client = client
         self.sessionno = sessionno
         self.hostname = client[0]
-        self.startReading()
+        if fresh is None:
+            self.startReading()
+        else:
+            self._wantRead = True
         self.connected = 1
 
     def logPrefix(self) -> str:
@@ -124,6 +131,31 @@ class SendAtOnceServer(tcp.Server):
             self._wantRead = False
         else:
             super().stopReading()  # type: ignore[no-untyped-call]
+
+    def startWriting(self) -> None:
+        self._writing = True
+        super().startWriting()  # type: ignore[no-untyped-call]
+
+    def stopWriting(self) -> None:
+        if self._writing:
+            self._writing = False
+            super().stopWriting()  # type: ignore[no-untyped-call]
+
+    def doRead(self) -> error.ConnectionLost | error.ConnectionDone | None:  # type: ignore[override]
+        """
+        Twisted's own C{tcp.Connection.doRead}, with its C{_dataReceived}
+        written in: read what there is and hand it to the protocol.
+        """
+        try:
+            data = self.socket.recv(self.bufferSize)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return main.CONNECTION_LOST
+        if not data:
+            return main.CONNECTION_DONE
+        self.protocol.dataReceived(data)
+        return None
 
     def readAtOnce(self) -> None:
         """
@@ -211,7 +243,11 @@ class SendAtOnceServer(tcp.Server):
             super().connectionLost(reason)
             return
         abstract.FileDescriptor.connectionLost(self, reason)
-        self._closeSocket(True)  # type: ignore[no-untyped-call]
+        # Twisted's _closeSocket for an orderly close with no shutdown(2).
+        try:
+            self.socket.close()
+        except OSError:
+            pass
         protocol = self.protocol
         del self.protocol
         del self.socket
