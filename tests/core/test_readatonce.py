@@ -15,7 +15,7 @@ from twisted.internet.epollreactor import EPollReactor
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol, connectionDone
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactor, MemoryReactorClock
 from twisted.python import context, log
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -130,7 +130,7 @@ class ReadAtOnceTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.reactor = MemoryReactor()
+        self.reactor = MemoryReactorClock()
         self.order: list[str] = []
 
     def listen(self, **kwargs: bool) -> tuple[Listening, Recorders]:
@@ -271,20 +271,31 @@ class ReadAtOnceTests(SynchronousTestCase):
 
     def test_listener(self) -> None:
         """
-        The port's socket accepts through L{_Listener}, which gives the
-        same kind of socket as the C{socket} module's C{accept}.
+        The port's socket accepts through L{_Listener}, which gives each
+        connection the C socket type (C{socket.SocketType}, not the
+        C{socket.socket} subclass), non-blocking once the transport has it,
+        with what a transport uses of it working.
         """
         listening, factory = self.listen(answer=False)
-        listening.connect()
+        client = listening.connect()
         listening.port.doRead()
         self.assertIs(type(listening.port.socket), _Listener)
         [(protocol, _)] = factory.built
-        accepted = protocol.transport.socket  # type: ignore[union-attr]
-        self.assertIs(type(accepted), socket.socket)
+        assert protocol.transport is not None
+        accepted = protocol.transport.getHandle()  # type: ignore[attr-defined]
+        self.assertIs(type(accepted), socket.SocketType)
         self.assertEqual(
             (accepted.family, accepted.type, accepted.getblocking()),
             (socket.AF_INET, socket.SOCK_STREAM, False),
         )
+        self.assertEqual(accepted.getpeername(), client.getsockname())
+        protocol.transport.setTcpNoDelay(True)  # type: ignore[attr-defined]
+        self.assertTrue(protocol.transport.getTcpNoDelay())  # type: ignore[attr-defined]
+        protocol.transport.abortConnection()  # type: ignore[attr-defined]
+        self.reactor.advance(0)
+        self.assertEqual(accepted.fileno(), -1)
+        with self.assertRaises(ConnectionResetError):
+            client.recv(10)
 
 
 class LikeTwistedTests(SynchronousTestCase):
