@@ -227,8 +227,10 @@ class ReadAtOnceTests(SynchronousTestCase):
 
     def test_afterReadsFails(self) -> None:
         """
-        Should C{afterReads} raise, the connections still open are
-        registered all the same, and the error reaches the reactor.
+        Should C{afterReads} raise, the error is logged, as Twisted's
+        C{doRead} logs its own, rather than reaching the reactor (which
+        would close the listening port); the connections still open are
+        registered all the same.
         """
         factory = Recorders(answer=False)
 
@@ -238,10 +240,44 @@ class ReadAtOnceTests(SynchronousTestCase):
         listening = Listening(self.reactor, factory, afterReads)
         self.addCleanup(listening.close)
         listening.connect(b"one")
-        self.assertRaises(RuntimeError, listening.port.doRead)
+        listening.port.doRead()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         [(protocol, _)] = factory.built
         self.assertEqual(protocol.events, [b"one"])
         self.assertIn(protocol.transport, self.reactor.readers)
+
+    def test_connectionLostFails(self) -> None:
+        """
+        A protocol whose C{connectionLost} raises, for a client that
+        closed before it was accepted, costs a logged error, not the
+        port's next connections.
+        """
+
+        class Broken(Protocol):
+            # Not half-closeable: the end of file closes the connection.
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
+                raise RuntimeError("broken")
+
+        class Brokens(Recorders):
+            broken = False
+
+            def buildProtocol(self, addr: IAddress | None) -> Protocol:
+                if self.broken:
+                    return super().buildProtocol(addr)
+                self.broken = True
+                return Broken()
+
+        factory = Brokens()
+        listening = Listening(self.reactor, factory)
+        self.addCleanup(listening.close)
+        listening.connect(shut=True)
+        listening.port.doRead()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        client = listening.connect(b"next")
+        listening.port.doRead()
+        [(second, _)] = factory.built
+        self.assertEqual(second.events, [b"next", ConnectionDone])
+        self.assertEqual(client.recv(100), b"answer")
 
     def test_onePeerAddress(self) -> None:
         """

@@ -9,13 +9,13 @@ import tempfile
 from pathlib import Path
 
 from twisted.internet import ssl, tcp
-from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.internet.interfaces import IPushProducer, ITransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactor, MemoryReactorClock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
+from zope.interface import directlyProvides, implementer
 
 from responder.core import SendAtOnceServer, sendAtOnce
 
@@ -273,3 +273,78 @@ class SendAtOnceInstallTests(SynchronousTestCase):
         port.transport = Other
         self.assertFalse(sendAtOnce(port))
         self.assertIs(port.transport, Other)
+
+
+class TwistedPathTests(SynchronousTestCase):
+    """
+    What must take Twisted's own path even when nothing is buffered.
+    """
+
+    def setUp(self) -> None:
+        self.clock = MemoryReactorClock()
+
+    def connected(self) -> Connected:
+        connected = Connected(SendAtOnceServer)
+        self.addCleanup(connected.close)
+        connected.transport.reactor = self.clock
+        return connected
+
+    def test_abortThenLoseConnection(self) -> None:
+        """
+        After C{abortConnection}, a C{loseConnection} does not close
+        cleanly: the connection is aborted, the client sees a reset.
+        """
+        connected = self.connected()
+        connected.transport.abortConnection()
+        connected.transport.loseConnection()
+        self.assertIsNone(connected.protocol.lost)
+        self.clock.advance(0)
+        assert connected.protocol.lost is not None
+        self.assertTrue(connected.protocol.lost.check(ConnectionAborted))
+        connected.client.setblocking(True)
+        self.assertRaises(ConnectionResetError, connected.client.recv, 100)
+
+    def test_abortThenWrite(self) -> None:
+        """
+        After C{abortConnection}, a write is not sent.
+        """
+        connected = self.connected()
+        connected.transport.abortConnection()
+        connected.transport.write(b"after-abort")
+        self.clock.advance(0)
+        connected.client.setblocking(True)
+        self.assertRaises(ConnectionResetError, connected.client.recv, 100)
+
+    def test_wrappingProtocol(self) -> None:
+        """
+        A protocol that is itself a transport (TLS, the PROXY wrapper) is
+        not told of the close from inside its own C{loseConnection} call:
+        TLS goes on using its connection after asking to close.
+        """
+        connected = self.connected()
+
+        wrapper = Recorder()
+        directlyProvides(wrapper, ITransport)
+        connected.transport.protocol = wrapper
+        connected.transport.loseConnection()
+        self.assertIsNone(wrapper.lost)
+        self.assertTrue(connected.transport.disconnecting)
+
+    def test_connectionLostRaises(self) -> None:
+        """
+        A protocol whose C{connectionLost} raises costs a logged error, as
+        when the reactor calls it, not an exception in the caller of
+        C{loseConnection} (the request log's flush, which has other
+        answers to send).
+        """
+        connected = self.connected()
+
+        class Broken(Recorder):
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
+                raise RuntimeError("broken")
+
+        connected.transport.protocol = Broken()
+        connected.protocol = Recorder()
+        connected.transport.loseConnection()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(connected.transport.connected, 0)

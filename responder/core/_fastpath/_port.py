@@ -9,9 +9,12 @@ from typing import Any
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
 
 from ._dispatch import dispatchDirectly
 from ._transport import SendAtOnceServer, TCPAddress
+
+_log = Logger()
 
 
 class _Listener(socket.socket):
@@ -74,14 +77,27 @@ class ReadAtOncePort(tcp.Port):
         finally:
             self.fresh = None
             self.built = None
-        try:
-            for transport in fresh:
+        # Each step on its own, and errors logged, as Twisted's doRead does:
+        # an error escaping to the reactor would close the listening port,
+        # and whatever went wrong, no connection is left unregistered.
+        for transport in fresh:
+            try:
                 transport.readAtOnce()
+            except BaseException:
+                _log.failure(
+                    "Unhandled error reading from {transport}", transport=transport
+                )
+        try:
             self.afterReads()
-        finally:
-            # Whatever went wrong, no connection is left unregistered.
-            for transport in fresh:
+        except BaseException:
+            _log.failure("Unhandled error after reading from new connections")
+        for transport in fresh:
+            try:
                 transport.release()
+            except BaseException:
+                _log.failure(
+                    "Unhandled error registering {transport}", transport=transport
+                )
 
 
 #: What the reactor dispatches without a logging context.

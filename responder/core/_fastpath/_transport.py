@@ -9,7 +9,7 @@ from typing import Any
 
 from twisted.internet import abstract, error, main, tcp
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IProtocol, IReactorFDSet
+from twisted.internet.interfaces import IProtocol, IReactorFDSet, ITransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -194,6 +194,7 @@ class SendAtOnceServer(tcp.Server):
         """
         return bool(
             self.connected
+            and not self._aborting
             and not self.TLS
             and not self._writeDisconnected
             and not self._tempDataLen
@@ -227,9 +228,17 @@ class SendAtOnceServer(tcp.Server):
             and not self.disconnecting
             and not self._writeDisconnecting
             and self.producer is None
+            # A wrapping protocol (TLS, PROXY) is a transport itself, and
+            # may go on working after asking to close, as Twisted's own
+            # close lets it: only a plain protocol hears of it at once.
+            and not ITransport.providedBy(self.protocol)
         ):
             self.disconnecting = True
-            self.connectionLost(_DONE)
+            try:
+                self.connectionLost(_DONE)
+            except BaseException:
+                # As the reactor would, had it called connectionLost.
+                _log.failure("Unhandled error closing {transport}", transport=self)
             return
         super().loseConnection()  # type: ignore[no-untyped-call]
 
