@@ -80,24 +80,30 @@ class ReadAtOncePort(tcp.Port):
         # Each step on its own, and errors logged, as Twisted's doRead does:
         # an error escaping to the reactor would close the listening port,
         # and whatever went wrong, no connection is left unregistered.
-        for transport in fresh:
-            try:
-                transport.readAtOnce()
-            except BaseException:
-                _log.failure(
-                    "Unhandled error reading from {transport}", transport=transport
-                )
+        _each(fresh, SendAtOnceServer.readAtOnce, "reading from")
         try:
             self.afterReads()
         except BaseException:
             _log.failure("Unhandled error after reading from new connections")
-        for transport in fresh:
-            try:
-                transport.release()
-            except BaseException:
-                _log.failure(
-                    "Unhandled error registering {transport}", transport=transport
-                )
+        _each(fresh, SendAtOnceServer.release, "registering")
+
+
+def _each(
+    transports: list[SendAtOnceServer],
+    step: Callable[[SendAtOnceServer], None],
+    doing: str,
+) -> None:
+    """
+    Take C{step} for each of C{transports}, logging what goes wrong for
+    one ("Unhandled error C{doing} ...") and going on with the next.
+    """
+    for transport in transports:
+        try:
+            step(transport)
+        except BaseException:
+            _log.failure(
+                "Unhandled error {doing} {transport}", doing=doing, transport=transport
+            )
 
 
 #: What the reactor dispatches without a logging context.

@@ -190,7 +190,8 @@ class SendAtOnceServer(tcp.Server):
     def _idle(self) -> bool:
         """
         Whether nothing is waiting to be sent and the socket is ours to use
-        directly: connected, no TLS on this transport, no half-close done.
+        directly: connected, not being aborted, no TLS on this transport, no
+        half-close done.
         """
         return bool(
             self.connected
