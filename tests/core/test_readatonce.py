@@ -6,25 +6,26 @@ the Twisted internals all three rely on behave as they assume, so that an
 upgrade that changes them fails here.
 """
 
+import errno
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import tcp
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.epollreactor import EPollReactor
-from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.error import CannotListenError, ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.testing import MemoryReactor, MemoryReactorClock
 from twisted.python import context, log
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from zope.interface import implementer
 
 from responder.core import ReadAtOncePort, SendAtOnceServer, sendAtOnce
 from responder.core._fastpath import dispatchDirectly
 from responder.core._fastpath._dispatch import _DirectPoll
-from responder.core._fastpath._port import _Listener
 
 
 @implementer(IHalfCloseableProtocol)
@@ -305,17 +306,15 @@ class ReadAtOnceTests(SynchronousTestCase):
         self.assertIn(transport, self.reactor.readers)
         self.assertEqual(transport.getPeer(), IPv4Address("TCP", "127.0.0.1", 4000))
 
-    def test_listener(self) -> None:
+    def test_acceptedSocket(self) -> None:
         """
-        The port's socket accepts through L{_Listener}, which gives each
-        connection the C socket type (C{socket.SocketType}, not the
-        C{socket.socket} subclass), non-blocking once the transport has it,
-        with what a transport uses of it working.
+        Each connection gets the C socket type (C{socket.SocketType}, not
+        the C{socket.socket} subclass), non-blocking once the transport has
+        it, with what a transport uses of it working.
         """
         listening, factory = self.listen(answer=False)
         client = listening.connect()
         listening.port.doRead()
-        self.assertIs(type(listening.port.socket), _Listener)
         [(protocol, _)] = factory.built
         assert protocol.transport is not None
         accepted = protocol.transport.getHandle()  # type: ignore[attr-defined]
@@ -332,6 +331,138 @@ class ReadAtOnceTests(SynchronousTestCase):
         self.assertEqual(accepted.fileno(), -1)
         with self.assertRaises(ConnectionResetError):
             client.recv(10)
+
+    def test_batchesScaleLikeTwisted(self) -> None:
+        """
+        A batch that filled up lets the next one grow by 20; one that did
+        not sets the next to what it accepted, or 1: Twisted's rule.
+        """
+        listening, factory = self.listen(answer=False)
+        listening.port.numberAccepts = 2
+        for _ in range(3):
+            listening.connect()
+        listening.port.doRead()
+        self.assertEqual((len(factory.built), listening.port.numberAccepts), (2, 22))
+        listening.port.doRead()
+        self.assertEqual((len(factory.built), listening.port.numberAccepts), (3, 1))
+        listening.port.doRead()
+        self.assertEqual((len(factory.built), listening.port.numberAccepts), (3, 1))
+
+    def test_refused(self) -> None:
+        """
+        A factory that builds no protocol has the connection closed, and
+        the next one is still served.
+        """
+
+        class Choosy(Recorders):
+            def buildProtocol(self, addr: IAddress | None) -> Protocol | None:  # type: ignore[override]
+                if not self.built and not getattr(self, "refused", False):
+                    self.refused = True
+                    return None
+                return super().buildProtocol(addr)
+
+        factory = Choosy()
+        listening = Listening(self.reactor, factory)
+        self.addCleanup(listening.close)
+        listening.port.numberAccepts = 10
+        refused = listening.connect()
+        served = listening.connect(b"hello")
+        listening.port.doRead()
+        self.assertEqual(refused.recv(100), b"")
+        self.assertEqual(served.recv(100), b"answer")
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.transport.sessionno, 0)  # type: ignore[union-attr]
+
+    def failAccepts(
+        self, listening: Listening, fast: list[int], stock: list[int]
+    ) -> None:
+        """
+        Make the port's accepts fail: its own (C{_accept}) with the errors
+        in C{fast}, Twisted's (C{accept}) with those in C{stock}, each once,
+        in order; then accept again.
+        """
+        real = listening.port.socket
+
+        def failing(errors: list[int], accept: Callable[[], Any]) -> Any:
+            def accepting() -> Any:
+                if errors:
+                    raise OSError(errors.pop(0), "failed")
+                return accept()
+
+            return accepting
+
+        class Failing:
+            _accept = staticmethod(failing(fast, real._accept))  # type: ignore[union-attr]
+            accept = staticmethod(failing(stock, real.accept))
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        listening.port.socket = Failing()
+        self.addCleanup(setattr, listening.port, "socket", real)
+
+    def test_acceptErrorsToTwisted(self) -> None:
+        """
+        An accept that fails for another reason than "nothing more to
+        accept" hands the batch to Twisted's own C{doRead}, which knows
+        what each error means: after a passing one, it accepts the next
+        connection and registers it at once, unread.
+        """
+        for error in (errno.ECONNABORTED, errno.EPERM, errno.ENOBUFS, errno.EMFILE):
+            listening, factory = self.listen(answer=False)
+            self.failAccepts(listening, [error], [])
+            listening.connect(b"hello")
+            listening.port.doRead()
+            [(protocol, _)] = factory.built
+            self.assertEqual(protocol.events, [])
+            self.assertIn(protocol.transport, self.reactor.readers)
+
+    def test_outOfDescriptors(self) -> None:
+        """
+        Out of descriptors (C{EMFILE}), Twisted's C{doRead} frees the one it
+        keeps in reserve, accepts and closes the waiting clients, and the
+        port goes on.
+        """
+        listening, factory = self.listen()
+        self.failAccepts(listening, [errno.EMFILE], [errno.EMFILE])
+        turnedAway = listening.connect()
+        listening.port.doRead()
+        self.assertEqual(factory.built, [])
+        self.assertEqual(turnedAway.recv(100), b"")
+        served = listening.connect(b"hello")
+        listening.port.doRead()
+        self.assertEqual(served.recv(100), b"answer")
+
+
+class IPv6Tests(SynchronousTestCase):
+    """
+    Over IPv6, the port builds the peer's address as C{tcp.Port} does.
+    """
+
+    def test_peerAlike(self) -> None:
+        if not socket.has_ipv6:
+            raise SkipTest("no IPv6")
+        reactor = MemoryReactorClock()
+        built: dict[str, IAddress | None] = {}
+        for kind in ("stock", "fast"):
+            factory = Recorders(answer=False)
+            try:
+                port = tcp.Port(0, factory, interface="::1", reactor=reactor)
+                port.startListening()
+            except CannotListenError:
+                raise SkipTest("no IPv6 loopback") from None
+            self.addCleanup(port.connectionLost, Failure(ConnectionDone()))
+            if kind == "fast":
+                sendAtOnce(port)
+            client = socket.create_connection(("::1", port.getHost().port), timeout=5)
+            self.addCleanup(client.close)
+            port.doRead()
+            [(protocol, addr)] = factory.built
+            assert addr is not None and protocol.transport is not None
+            self.assertEqual(addr.port, client.getsockname()[1])  # type: ignore[attr-defined]
+            self.assertEqual(protocol.transport.getPeer(), addr)
+            built[kind] = IPv6Address("TCP", addr.host, 0)  # type: ignore[attr-defined]
+        self.assertEqual(built["fast"], built["stock"])
 
 
 class LikeTwistedTests(SynchronousTestCase):
@@ -414,20 +545,6 @@ class LikeTwistedTests(SynchronousTestCase):
             ],
         )
         self.assertEqual(reads(SendAtOnceServer), stock)
-
-    def test_buildAddrAlike(self) -> None:
-        """
-        L{ReadAtOncePort} builds the peer's address as C{tcp.Port} does,
-        for IPv4 and IPv6 ports.
-        """
-        for interface, peer in (
-            ("127.0.0.1", ("10.0.0.1", 5)),
-            ("::", ("::1", 5, 0, 0)),
-        ):
-            stock = tcp.Port(0, Factory(), interface=interface, reactor=MemoryReactor())
-            fast = tcp.Port(0, Factory(), interface=interface, reactor=MemoryReactor())
-            sendAtOnce(fast)
-            self.assertEqual(fast._buildAddr(peer), stock._buildAddr(peer))
 
     def test_writerOnlyIfWriting(self) -> None:
         """

@@ -23,7 +23,8 @@ C{send} at once when nothing is buffered.  Here:
   - the reactor calls these two classes' C{doRead} directly rather than
     through C{log.callWithLogger} (L{dispatchDirectly}), which sets up a
     logging context for every event (1.6 us each);
-  - the little things each connection paid for: the C{socket} module's
+  - the little things each connection paid for: Twisted's accept loop (a
+    generator, and a logger made for every batch), the C{socket} module's
     C{accept} wrapper (which turns the family and type into enums), a
     second peer address, C{Failure.check} on a clean close and
     C{shutdown(2)} before C{close}.

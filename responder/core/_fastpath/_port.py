@@ -1,6 +1,6 @@
 """
-The port of the fast path: it reads from the connections it accepts before
-it registers them.
+The port of the fast path: it accepts in a loop of its own, and reads from
+the connections it accepts before it registers them.
 """
 
 import socket
@@ -12,29 +12,12 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
 from ._dispatch import dispatchDirectly
-from ._transport import SendAtOnceServer, TCPAddress
+from ._transport import SendAtOnceServer
 
 _log = Logger()
 
-
-class _Listener(socket.socket):
-    """
-    A listening socket whose C{accept} skips what the C{socket} module's
-    does for every connection and a TCP port does not need.  It turns the
-    listener's family and type into enums; and it wraps each connection in
-    C{socket.socket}, a Python subclass whose instances the garbage
-    collector tracks and whose C{close} is two Python calls deep.  A
-    connection gets the C type itself, C{socket.SocketType}, which has
-    every method a transport uses: that alone took 14 % of the
-    instructions a one-shot connection cost (C{benchmarks/percall.sh}).
-    """
-
-    __slots__ = ()
-
-    def accept(self) -> tuple[socket.SocketType, Any]:  # type: ignore[override]
-        fd, address = self._accept()  # type: ignore[attr-defined]
-        family = socket.AF_INET if len(address) == 2 else socket.AF_INET6
-        return socket.SocketType(family, socket.SOCK_STREAM, 0, fd), address
+#: What C{getnameinfo} is asked for an IPv6 peer, as Twisted asks it.
+_NUMERIC = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
 
 
 class ReadAtOncePort(tcp.Port):
@@ -42,50 +25,95 @@ class ReadAtOncePort(tcp.Port):
     A C{tcp.Port} whose connections are L{SendAtOnceServer}s that read as
     soon as the port has accepted them.
 
-    @ivar fresh: the connections accepted in this C{doRead}, while it runs.
-    @ivar built: the address last built for C{buildProtocol}.
     @ivar afterReads: called once the fresh connections have read, before
         they are registered.
     """
 
     transport = SendAtOnceServer
-    fresh: list[SendAtOnceServer] | None = None
-    built: TCPAddress | None = None
     afterReads: Callable[[], object] = staticmethod(lambda: None)
-
-    def _buildAddr(self, address: tuple[Any, ...]) -> TCPAddress:
-        """
-        Twisted's own C{tcp.Port._buildAddr}, keeping what it built.
-        """
-        built: TCPAddress = self._addressType("TCP", *address)
-        self.built = built
-        return built
 
     def doRead(self) -> None:
         """
-        Accept as Twisted does, then read from each new connection, let
+        Accept what is waiting, then read from each new connection, let
         C{afterReads} answer, and register only what is still open.
         """
-        if type(self.socket) is socket.socket:
-            # Here rather than when the port was made fast: it may not have
-            # been listening yet.
-            self.socket.__class__ = _Listener
         fresh: list[SendAtOnceServer] = []
-        self.fresh = fresh
         try:
-            super().doRead()  # type: ignore[no-untyped-call]
-        finally:
-            self.fresh = None
-            self.built = None
-        # Each step on its own, and errors logged, as Twisted's doRead does:
-        # an error escaping to the reactor would close the listening port,
-        # and whatever went wrong, no connection is left unregistered.
+            self._acceptAll(fresh)
+        except BaseException:
+            # As Twisted's doRead does: an error escaping to the reactor
+            # would close the listening port.
+            _log.failure("Unhandled error accepting a connection on {port}", port=self)
+        # Each step on its own, and errors logged, for the same reason; and
+        # whatever went wrong, no connection is left unregistered.
         _each(fresh, SendAtOnceServer.readAtOnce, "reading from")
         try:
             self.afterReads()
         except BaseException:
             _log.failure("Unhandled error after reading from new connections")
         _each(fresh, SendAtOnceServer.release, "registering")
+
+    def _acceptAll(self, fresh: list[SendAtOnceServer]) -> None:
+        """
+        Twisted's C{tcp.Port.doRead}, without what it does for every
+        connection and a one-shot connection does not need: the
+        C{socket} module's C{accept} wrapper (which turns the family and
+        type into enums, and wraps each connection in C{socket.socket}, a
+        Python subclass whose C{close} is two Python calls deep), a
+        generator, and a logger made for every batch.  Each connection
+        gets the C type itself, C{socket.SocketType}, which has every
+        method a transport uses, and joins C{fresh}, held
+        (L{SendAtOnceServer.release}).
+
+        An accept that fails for any reason but "nothing more to accept"
+        (C{EMFILE}, C{ENOBUFS}, C{ECONNABORTED}, C{EPERM}) hands the rest
+        of the batch to Twisted's own C{doRead}, which knows what each
+        means: it releases its reserved descriptor on C{EMFILE}, logs what
+        is worth logging, and registers the connections it accepts at once.
+        """
+        # The socket module's own accept, without its wrapping.
+        accept: Callable[[], tuple[int, Any]] = self.socket._accept  # type: ignore[union-attr]
+        factory = self.factory
+        assert factory is not None, "a listening port has its factory"
+        reactor = self.reactor
+        addressType = self._addressType
+        batch = self.numberAccepts
+        accepted = 0
+        while accepted < batch:
+            try:
+                fd, address = accept()
+            except BlockingIOError:
+                break
+            except OSError:
+                tcp.Port.doRead(self)
+                return
+            accepted += 1
+            if len(address) == 2:
+                family = socket.AF_INET
+            else:
+                family = socket.AF_INET6
+                # As Twisted does: the scope ID, if the address has one.
+                host, _ = socket.getnameinfo(address, _NUMERIC)
+                address = (host, *address[1:])
+            skt = socket.SocketType(family, socket.SOCK_STREAM, 0, fd)
+            peer = addressType("TCP", *address)
+            protocol = factory.buildProtocol(peer)
+            if protocol is None:
+                skt.close()
+                continue
+            sessionno = self.sessionno
+            self.sessionno = sessionno + 1
+            transport = SendAtOnceServer(
+                skt, protocol, address, self, sessionno, reactor, peer
+            )
+            fresh.append(transport)
+            protocol.makeConnection(transport)
+        # Twisted's scaling of its batches: grow while they fill up,
+        # otherwise fit the last one.
+        if accepted == batch:
+            self.numberAccepts = batch + 20
+        else:
+            self.numberAccepts = max(1, accepted)
 
 
 def _each(

@@ -50,29 +50,31 @@ class SendAtOnceServer(tcp.Server):
 
     def __init__(
         self,
-        sock: socket.socket,
+        sock: socket.SocketType,
         protocol: IProtocol,
         client: tuple[Any, ...],
         server: tcp.Port,
         sessionno: int,
         reactor: IReactorFDSet,
+        peer: TCPAddress | None = None,
     ) -> None:
         """
         Set what C{tcp.Server.__init__} (with C{Connection}'s and
         C{FileDescriptor}'s) sets, except its two names for logs, which
         L{logPrefix} and C{__repr__} make only when asked: formatting them
         for every connection cost more than everything else here together.
+
+        @param peer: given by a L{ReadAtOncePort}: the address it built for
+            C{buildProtocol}.  The port reads from the connection before it
+            registers it, so registering waits for L{release}.
         """
-        # A ReadAtOncePort in its doRead keeps its new connections here.
-        fresh = getattr(server, "fresh", None)
-        if fresh is not None:
+        if peer is not None:
             self._held = True
-            self._peer = getattr(server, "built", None)
-            fresh.append(self)
+            self._peer = peer
         self.reactor = reactor
         self._tempDataBuffer = []
         self._tempDataLen = 0
-        self.socket = sock
+        self.socket = sock  # type: ignore[assignment]  # the C type has all it uses
         sock.setblocking(False)
         self.fileno = sock.fileno
         self.protocol = protocol
@@ -82,7 +84,7 @@ class SendAtOnceServer(tcp.Server):
         self.client = client
         self.sessionno = sessionno
         self.hostname = client[0]
-        if fresh is None:
+        if peer is None:
             self.startReading()
         else:
             self._wantRead = True
