@@ -476,7 +476,8 @@ class LikeTwistedTests(SynchronousTestCase):
         """
         C{tcp.Server.__init__} sets exactly the attributes that
         L{SendAtOnceServer.__init__} sets, but for the two names it makes
-        only when asked; a Twisted that sets another one fails this test.
+        only when asked and its own record of being registered for reading;
+        a Twisted that sets another one fails this test.
         """
         reactor = MemoryReactor()
         port = tcp.Port(0, Factory(), reactor=reactor)
@@ -486,8 +487,12 @@ class LikeTwistedTests(SynchronousTestCase):
             peer = ("127.0.0.1", 4000)
             made.append(kind(tcpPair(self), Protocol(), peer, port, 7, reactor))
         stock, fast = made
-        self.assertEqual(set(vars(stock)) - {"logstr", "repstr"}, set(vars(fast)))
-        for name in set(vars(fast)) - {"socket", "fileno", "protocol"}:
+        # Less the names made when asked, plus the transport's own record
+        # of its registration.
+        self.assertEqual(
+            set(vars(stock)) - {"logstr", "repstr"}, set(vars(fast)) - {"_reading"}
+        )
+        for name in set(vars(fast)) - {"socket", "fileno", "protocol", "_reading"}:
             self.assertEqual(getattr(fast, name), getattr(stock, name), name)
         self.assertEqual(fast.logPrefix(), stock.logPrefix())
         self.assertEqual(repr(fast), "<Protocol #7 on 1984>")
@@ -577,6 +582,35 @@ class LikeTwistedTests(SynchronousTestCase):
         busy.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(removed, [busy])
         self.assertNotIn(busy, reactor.writers)
+
+    def test_readerOnlyIfReading(self) -> None:
+        """
+        A connection answered as the port accepted it, never registered for
+        reading, closes without asking the reactor to unregister it; one
+        that waited for its request is unregistered.
+        """
+        removed: list[object] = []
+
+        class Watching(MemoryReactorClock):
+            def removeReader(self, reader: object) -> None:
+                removed.append(reader)
+                super().removeReader(reader)
+
+        reactor = Watching()
+        factory = Recorders()
+        listening = Listening(reactor, factory)
+        self.addCleanup(listening.close)
+        listening.connect(b"at once")
+        listening.port.doRead()
+        self.assertEqual(removed, [])
+        late = listening.connect()
+        listening.port.doRead()
+        [_, (protocol, _)] = factory.built
+        self.assertIn(protocol.transport, reactor.readers)
+        late.sendall(b"later")
+        protocol.transport.doRead()  # type: ignore[union-attr]
+        self.assertEqual(removed, [protocol.transport])
+        self.assertNotIn(protocol.transport, reactor.readers)
 
     def test_ipv6Address(self) -> None:
         """

@@ -41,9 +41,11 @@ class SendAtOnceServer(tcp.Server):
     _held = False
     #: Whether the protocol wants to read, while registration is held.
     _wantRead = False
-    #: Whether this transport may be registered for writing: only
-    #: C{startWriting} registers it, so a clean close can skip the
-    #: reactor when it never was.
+    #: Whether this transport may be registered for reading, or for
+    #: writing: only C{startReading} and C{startWriting} register it, so a
+    #: close can skip the reactor when it never was (a connection answered
+    #: as the port accepted it, or whose answer went out at once).
+    _reading = False
     _writing = False
     #: The peer's address as the port built it for C{buildProtocol}.
     _peer: TCPAddress | None = None
@@ -126,12 +128,14 @@ class SendAtOnceServer(tcp.Server):
         if self._held:
             self._wantRead = True
         else:
+            self._reading = True
             super().startReading()  # type: ignore[no-untyped-call]
 
     def stopReading(self) -> None:
         if self._held:
             self._wantRead = False
-        else:
+        elif self._reading:
+            self._reading = False
             super().stopReading()  # type: ignore[no-untyped-call]
 
     def startWriting(self) -> None:
@@ -187,7 +191,7 @@ class SendAtOnceServer(tcp.Server):
         if self._held:
             self._held = False
             if self._wantRead and self.connected:
-                super().startReading()  # type: ignore[no-untyped-call]
+                self.startReading()
 
     def _idle(self) -> bool:
         """
