@@ -147,6 +147,42 @@ class TwistedInternalsTests(SynchronousTestCase):
         self.assertIn(connected.transport, connected.reactor.writers)
         self.assertTrue(connected.transport.disconnecting)
 
+    def test_closedAlike(self) -> None:
+        """
+        A close at once leaves the transport as Twisted's own clean close
+        does, once the reactor has found the socket writable and called
+        C{connectionLost}: the same attributes, with the same values, and
+        out of the reactor; a Twisted whose close changes one more fails
+        this test.
+        """
+        ended: list[tcp.Server] = []
+        for kind in (tcp.Server, SendAtOnceServer):
+            connected = Connected(kind)
+            self.addCleanup(connected.close)
+            transport = connected.transport
+            transport.startReading()
+            transport.loseConnection()
+            if kind is tcp.Server:
+                why = transport.doWrite()
+                transport.connectionLost(Failure(why))
+            self.assertNotIn(transport, connected.reactor.readers)
+            self.assertNotIn(transport, connected.reactor.writers)
+            assert connected.protocol.lost is not None
+            self.assertTrue(connected.protocol.lost.check(ConnectionDone))
+            ended.append(transport)
+        stock, fast = ended
+        names = set(vars(stock)) | set(vars(fast))
+        # Less what two connections cannot share (peer, port, reactor), the
+        # names made when asked, and the transport's record of registrations.
+        names -= {"client", "server", "reactor", "logstr", "repstr"}
+        names -= {"_reading", "_writing"}
+        missing = object()
+        for name in names:
+            self.assertEqual(
+                getattr(fast, name, missing), getattr(stock, name, missing), name
+            )
+        self.assertFalse(hasattr(fast, "protocol"))
+
 
 class SendAtOnceTests(SynchronousTestCase):
     """

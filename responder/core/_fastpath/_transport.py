@@ -7,7 +7,7 @@ import socket
 import sys
 from typing import Any
 
-from twisted.internet import abstract, error, main, tcp
+from twisted.internet import error, main, tcp
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IProtocol, IReactorFDSet, ITransport
 from twisted.logger import Logger
@@ -240,26 +240,31 @@ class SendAtOnceServer(tcp.Server):
             # close lets it: only a plain protocol hears of it at once.
             and not ITransport.providedBy(self.protocol)
         ):
-            self.disconnecting = True
             try:
-                self.connectionLost(_DONE)
+                self._closeNow()
             except BaseException:
                 # As the reactor would, had it called connectionLost.
                 _log.failure("Unhandled error closing {transport}", transport=self)
             return
         super().loseConnection()  # type: ignore[no-untyped-call]
 
-    def connectionLost(self, reason: Failure) -> None:
+    def _closeNow(self) -> None:
         """
-        Twisted's own C{tcp.Connection.connectionLost}, but for a clean
-        close (L{loseConnection}'s) it knows the close is orderly without
-        asking C{reason.check}.
+        What Twisted does for a clean close once the reactor finds the
+        socket writable (C{FileDescriptor.connectionLost}, then
+        C{tcp.Connection.connectionLost} with an orderly close), for a
+        connection with no producer and nothing to send: mark it closed,
+        leave the reactor only if registered with it, close the socket
+        (without C{shutdown(2)}), forget the protocol, and tell it, with
+        the one clean-close reason that needs no C{Failure.check}.
         """
-        if reason is not _DONE or not hasattr(self, "socket"):
-            super().connectionLost(reason)
-            return
-        abstract.FileDescriptor.connectionLost(self, reason)
-        # Twisted's _closeSocket for an orderly close with no shutdown(2).
+        self.disconnecting = True
+        self.disconnected = 1
+        self.connected = 0
+        if self._reading:
+            self.stopReading()
+        if self._writing:
+            self.stopWriting()
         try:
             self.socket.close()
         except OSError:
@@ -268,4 +273,4 @@ class SendAtOnceServer(tcp.Server):
         del self.protocol
         del self.socket
         del self.fileno
-        protocol.connectionLost(reason)
+        protocol.connectionLost(_DONE)
