@@ -172,13 +172,23 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
         self.stats.logDropped += lines
 
     def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
-        admission = self._admission
-        if admission.admitsAll:
-            return self._serve()
+        if not self._admission.admitsAll:
+            refused = self._refusal(addr)
+            if refused is not None:
+                return refused
+        protocol = self._protocolClass()
+        protocol.factory = self
+        return protocol
+
+    def _refusal(self, addr: IAddress | None) -> Protocol | None:
+        """
+        The protocol that refuses a connection from C{addr}, if a limit or
+        an access rule says no: counted, and journaled.
+        """
         assert addr is not None, "a listening port always passes the peer"
-        refusal = admission.refusal(addr, len(self.connections))
+        refusal = self._admission.refusal(addr, len(self.connections))
         if refusal is None:
-            return self._serve()
+            return None
         if self.journal is not None:
             self.journal.record(self.wallClock(), describeAddress(addr), b"", REFUSED)
         if refusal == REFUSED_BY_ACCESS:
@@ -196,11 +206,6 @@ class ResponderFactory(RulesInForce, Factory[Protocol]):
         """
         self.stats.refusedByProxy += 1
         self._admission.refused(reason, addr)
-
-    def _serve(self) -> ResponderProtocol:
-        protocol = self._protocolClass()
-        protocol.factory = self
-        return protocol
 
     def connectionOpened(self, connection: Connection) -> None:
         """

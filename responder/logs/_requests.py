@@ -56,12 +56,6 @@ class RequestLog(Protocol):
         """
 
 
-def _message(peer: str, request: str, outcome: str) -> str:
-    if outcome == ANSWERED:
-        return f"{peer} {request}"
-    return f"{peer} ({outcome}) {request}"
-
-
 class LoggerRequestLog:
     """
     Emit each request as a C{twisted.logger} event with the fields
@@ -140,7 +134,10 @@ class StreamRequestLog:
 
     def __call__(self, peer: str, request: str, outcome: str = ANSWERED) -> None:
         now = time.time()
-        message = _message(peer, request, outcome)
+        if outcome == ANSWERED:
+            message = f"{peer} {request}"
+        else:
+            message = f"{peer} ({outcome}) {request}"
         if self._json:
             line = jsonLine(
                 now,
