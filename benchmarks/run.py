@@ -866,7 +866,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description="Benchmark responder against the seed, C epoll and plain Twisted."
     )
     p.add_argument("--duration", type=float, default=4.0, help="seconds per run [4]")
-    p.add_argument("--rounds", type=int, default=3, help="rounds [3]")
+    p.add_argument("--rounds", type=int, default=5, help="rounds [5]")
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds [1]")
     p.add_argument(
         "--servers",
