@@ -59,7 +59,11 @@ def makeService(
             pool.statsSource() if pooled else factorySource(factory)
         )
         metrics = makeMetricsService(
-            config.metrics, collector, reactor, timeout=config.timeout
+            config.metrics,
+            collector,
+            reactor,
+            timeout=config.timeout,
+            closeAtOnce=not config.stockTransport,
         )
         metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.agent is not None:

@@ -2,6 +2,8 @@
 Listening on an endpoint as a service, with messages operators can use.
 """
 
+from collections.abc import Callable
+
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import (
@@ -33,6 +35,7 @@ class EndpointService(Service):
     @ivar purpose: what the endpoint is for, in messages (C{" for metrics"}),
         or nothing for the responder's own endpoints.
     @ivar port: the listening port, once listening.
+    @ivar onListening: called with the port once listening, if given.
     """
 
     log = Logger(namespace="responder")
@@ -43,8 +46,10 @@ class EndpointService(Service):
         endpoint: IStreamServerEndpoint,
         factory: IProtocolFactory,
         purpose: str = "",
+        onListening: Callable[[IListeningPort], object] | None = None,
     ) -> None:
         self.description = description
+        self.onListening = onListening
         self.endpoint = endpoint
         self.factory = factory
         self.purpose = f" for {purpose}" if purpose else ""
@@ -81,6 +86,8 @@ class EndpointService(Service):
 
     def _listened(self, port: IListeningPort) -> IListeningPort:
         self.port = port
+        if self.onListening is not None:
+            self.onListening(port)
         self.log.info(
             "listening on {address}{purpose}",
             address=describeAddress(port.getHost()),

@@ -21,6 +21,7 @@ from ..core import (
     RefusalReporter,
     describeAddress,
     installedReactor,
+    sendAtOnce,
 )
 
 
@@ -184,6 +185,7 @@ def makeMetricsService(
     collector: Collector,
     reactor: IReactorTime | None = None,
     timeout: float = ResponderConfig.timeout,
+    closeAtOnce: bool = True,
 ) -> EndpointService:
     """
     A service serving C{collector}'s metrics, from a registry of their own,
@@ -195,6 +197,13 @@ def makeMetricsService(
 
     Add it to the L{ResponderService}: a failure to listen then ends the
     start the same way as for the responder's own endpoints.
+
+    @param closeAtOnce: give a TCP port the transport that closes at once
+        (L{responder.core.sendAtOnce}; not with C{--stock-transport}): a
+        scraper over the cap then gives its descriptor back as it is
+        accepted.  With Twisted's own transport it keeps it until the
+        next reactor iteration, and a flood of them, accepted in one batch,
+        can take every descriptor the responder's clients need.
     """
     if reactor is None:
         reactor = installedReactor()
@@ -202,4 +211,10 @@ def makeMetricsService(
     registry.register(collector)
     site = MetricsSite(MetricsPage(registry), reactor, timeout)
     endpoint = serverFromString(reactor, description)
-    return EndpointService(description, endpoint, site, purpose="metrics")
+    return EndpointService(
+        description,
+        endpoint,
+        site,
+        purpose="metrics",
+        onListening=sendAtOnce if closeAtOnce else None,
+    )

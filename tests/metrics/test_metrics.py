@@ -46,6 +46,7 @@ from responder.core import (
     EndpointService,
     LatencyHistogram,
     ListenFailed,
+    ReadAtOncePort,
 )
 from responder.metrics import (
     COUNTERS,
@@ -604,6 +605,35 @@ async def test_paths(ports: list[IListeningPort]) -> None:
     assert openMetrics[1].endswith(b"# EOF\n")
     assert notUTF8[0].startswith(b"HTTP/1.0 200 ")
     assert notUTF8[1] == metrics[1]
+
+
+@pytest.mark.parametrize("stock", [False, True])
+@pytest_twisted.ensureDeferred
+async def test_metrics_port_closes_at_once(stock: bool) -> None:
+    """
+    The metrics endpoint's TCP port gets the transport that closes at
+    once, so that scrapers over the cap give their descriptors back as
+    they are accepted; with C{--stock-transport}, Twisted's own.
+    """
+    from twisted.internet import reactor
+
+    config = ResponderConfig(
+        endpoints=("tcp:0:interface=127.0.0.1",),
+        metrics="tcp:0:interface=127.0.0.1",
+        stockTransport=stock,
+    )
+    top = makeService(config, cast(IReactorTime, reactor))
+    top.startService()
+    try:
+        [metrics] = [
+            child
+            for child in cast(Iterator[object], top)
+            if isinstance(child, EndpointService) and child.purpose
+        ]
+        assert metrics.port is not None
+        assert isinstance(metrics.port, ReadAtOncePort) is not stock
+    finally:
+        await top.stopService()
 
 
 @pytest_twisted.ensureDeferred

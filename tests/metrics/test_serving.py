@@ -4,6 +4,9 @@ body (nothing of a body is read), a small connection cap, and a time limit
 per request that trickling bytes do not extend.
 """
 
+import socket
+
+from twisted.internet import tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
@@ -12,6 +15,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 
+from responder.core import sendAtOnce
 from responder.metrics import factorySource
 from responder.metrics.collector import ResponderCollector
 from responder.metrics.serving import (
@@ -134,3 +138,44 @@ class MetricsSiteTests(SynchronousTestCase):
         _, served = self.connect()
         self.assertFalse(served.disconnecting)
         self.assertEqual(self.site.openChannels, MAX_CONNECTIONS)
+
+
+class CloseAtOnceTests(SynchronousTestCase):
+    """
+    A scraper over the cap gives its descriptor back as its port accepts
+    it, on the transport that closes at once (L{makeMetricsService}'s
+    C{closeAtOnce}); Twisted's own keeps it until the next iteration.
+    """
+
+    def refusedAtAccept(self, closeAtOnce: bool) -> bytes:
+        """
+        What a scraper over a cap of none can read once the port has
+        accepted it, with no reactor iteration after.
+        """
+        from prometheus_client.registry import CollectorRegistry
+
+        reactor = MemoryReactorClock()
+        site = MetricsSite(
+            MetricsPage(CollectorRegistry()), reactor, TIMEOUT, maxConnections=0
+        )
+        site.doStart()
+        self.addCleanup(site.doStop)
+        port = tcp.Port(0, site, interface="127.0.0.1", reactor=reactor)
+        port.startListening()
+        self.addCleanup(port.connectionLost, Failure(ConnectionDone()))
+        if closeAtOnce:
+            self.assertTrue(sendAtOnce(port))
+        client = socket.create_connection(("127.0.0.1", port.getHost().port))
+        self.addCleanup(client.close)
+        port.doRead()
+        client.setblocking(False)
+        try:
+            return client.recv(100)
+        except BlockingIOError:
+            return b"(still open)"
+
+    def test_closedAtOnce(self) -> None:
+        self.assertEqual(self.refusedAtAccept(closeAtOnce=True), b"")
+
+    def test_stockWaits(self) -> None:
+        self.assertEqual(self.refusedAtAccept(closeAtOnce=False), b"(still open)")
