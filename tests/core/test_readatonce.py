@@ -7,7 +7,6 @@ upgrade that changes them fails here.
 """
 
 import errno
-import select
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -173,57 +172,6 @@ class ReadAtOnceTests(SynchronousTestCase):
         [(protocol, _)] = factory.built
         self.assertEqual(protocol.events, [])
         self.assertIn(protocol.transport, self.reactor.readers)
-
-    def test_onlyWhatArrivedIsRead(self) -> None:
-        """
-        Of one batch, only the connections whose client has sent something
-        (or closed) are read from: one with nothing yet costs no C{recv},
-        which would only find nothing.
-        """
-        reads: list[SendAtOnceServer] = []
-        doRead = SendAtOnceServer.doRead
-
-        def counted(transport: SendAtOnceServer) -> object:
-            reads.append(transport)
-            return doRead(transport)
-
-        self.patch(SendAtOnceServer, "doRead", counted)
-        listening, factory = self.listen()
-        listening.port.numberAccepts = 10
-        listening.connect()
-        listening.connect(b"hello")
-        listening.connect(shut=True)
-        listening.port.doRead()
-        waiting, sent, closed = (p for p, _ in factory.built)
-        self.assertEqual(reads, [sent.transport, closed.transport])
-        self.assertEqual(sent.events, [b"hello", ConnectionDone])
-        self.assertEqual(closed.events, ["eof", ConnectionDone])
-        self.assertEqual(waiting.events, [])
-        self.assertIn(waiting.transport, self.reactor.readers)
-
-    def test_pollFails(self) -> None:
-        """
-        Should asking which connections have data fail, each is read from
-        as if all had.
-        """
-
-        class Failing:
-            def register(self, fd: int, events: int) -> None:
-                pass
-
-            def poll(self, timeout: float) -> list[tuple[int, int]]:
-                raise OSError(errno.ENOMEM, "no memory")
-
-        self.patch(select, "poll", Failing)
-        listening, factory = self.listen()
-        listening.port.numberAccepts = 10
-        listening.connect()
-        client = listening.connect(b"hello")
-        listening.port.doRead()
-        waiting, sent = (p for p, _ in factory.built)
-        self.assertEqual(sent.events, [b"hello", ConnectionDone])
-        self.assertEqual(client.recv(100), b"answer")
-        self.assertIn(waiting.transport, self.reactor.readers)
 
     def test_stillOpen(self) -> None:
         """

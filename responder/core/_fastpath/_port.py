@@ -3,7 +3,6 @@ The port of the fast path: it accepts in a loop of its own, and reads from
 the connections it accepts before it registers them.
 """
 
-import select
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +46,7 @@ class ReadAtOncePort(tcp.Port):
             _log.failure("Unhandled error accepting a connection on {port}", port=self)
         # Each step on its own, and errors logged, for the same reason; and
         # whatever went wrong, no connection is left unregistered.
-        _each(_sentAlready(fresh), SendAtOnceServer.readAtOnce, "reading from")
+        _each(fresh, SendAtOnceServer.readAtOnce, "reading from")
         try:
             self.afterReads()
         except BaseException:
@@ -115,25 +114,6 @@ class ReadAtOncePort(tcp.Port):
             self.numberAccepts = batch + 20
         else:
             self.numberAccepts = max(1, accepted)
-
-
-def _sentAlready(transports: list[SendAtOnceServer]) -> list[SendAtOnceServer]:
-    """
-    Those of C{transports} that want to read and whose client has sent
-    something already (or closed): one C{poll} for the whole batch.  Most
-    requests arrive a little after their connection is accepted, and a
-    C{recv} that finds nothing costs a system call and an exception (1.5 us
-    here, against 0.4 us a connection for a C{poll} of eight).
-    """
-    poller = select.poll()
-    for transport in transports:
-        if transport._wantRead and transport.connected:
-            poller.register(transport.fileno(), select.POLLIN)
-    try:
-        ready = {fd for fd, _ in poller.poll(0)}
-    except OSError:
-        return transports  # then each finds out for itself
-    return [t for t in transports if t.connected and t.fileno() in ready]
 
 
 def _each(
