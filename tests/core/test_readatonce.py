@@ -465,6 +465,25 @@ class IPv6Tests(SynchronousTestCase):
         self.assertEqual(built["fast"], built["stock"])
 
 
+class Unregistering(MemoryReactorClock):
+    """
+    A memory reactor that records whom it was asked to unregister.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readersRemoved: list[object] = []
+        self.writersRemoved: list[object] = []
+
+    def removeReader(self, reader: object) -> None:
+        self.readersRemoved.append(reader)
+        super().removeReader(reader)
+
+    def removeWriter(self, writer: object) -> None:
+        self.writersRemoved.append(writer)
+        super().removeWriter(writer)
+
+
 class LikeTwistedTests(SynchronousTestCase):
     """
     L{SendAtOnceServer} sets up what Twisted's C{tcp.Server} sets up, and
@@ -556,14 +575,8 @@ class LikeTwistedTests(SynchronousTestCase):
         A transport that never had to register for writing closes without
         asking the reactor to unregister it; one that did is unregistered.
         """
-        removed: list[object] = []
-
-        class Watching(MemoryReactor):
-            def removeWriter(self, writer: object) -> None:
-                removed.append(writer)
-                super().removeWriter(writer)
-
-        reactor = Watching()
+        reactor = Unregistering()
+        removed = reactor.writersRemoved
         port = tcp.Port(0, Factory(), reactor=reactor)
         quiet = SendAtOnceServer(
             tcpPair(self), Protocol(), ("127.0.0.1", 1), port, 1, reactor
@@ -589,14 +602,8 @@ class LikeTwistedTests(SynchronousTestCase):
         reading, closes without asking the reactor to unregister it; one
         that waited for its request is unregistered.
         """
-        removed: list[object] = []
-
-        class Watching(MemoryReactorClock):
-            def removeReader(self, reader: object) -> None:
-                removed.append(reader)
-                super().removeReader(reader)
-
-        reactor = Watching()
+        reactor = Unregistering()
+        removed = reactor.readersRemoved
         factory = Recorders()
         listening = Listening(reactor, factory)
         self.addCleanup(listening.close)
