@@ -54,7 +54,11 @@ class ResponderProtocol(Protocol):
         aborted, once closing), in the factory clock's seconds.
     @ivar answered: whether the request has been answered.
     @ivar closing: whether the connection has been asked to close; past
-        its deadline, a closing connection is aborted.
+        its deadline, a closing connection is aborted.  Once it is set,
+        the transport's C{loseConnection} follows the writes queued before
+        it, with nothing in between: the fast path's transport relies on
+        that to send the last answer and the FIN in one segment
+        (L{responder.core.SendAtOnceServer.write}).
     @ivar peerName: the peer as request lines show it, once known.
     @ivar holding: whether a rule's C{never} fault holds the connection
         open until its deadline; it counts as unanswered, not timed out.

@@ -45,6 +45,33 @@ class Producer:
         pass
 
 
+class SendRecorder:
+    """
+    A socket, but that notes the flags of every C{send}.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.flags: list[int] = []
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self.flags.append(flags)
+        return self.sock.send(data, flags)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+
+def readToEnd(client: socket.socket) -> bytes:
+    """
+    Everything C{client} receives until end of file.
+    """
+    chunks = []
+    while chunk := client.recv(1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Connected:
     """
     A connected loopback socket pair: the server's end in a transport of
@@ -256,6 +283,23 @@ class SendAtOnceTests(SynchronousTestCase):
         self.assertEqual(self.connected.client.recv(100), b"answer")
         self.assertEqual(self.connected.client.recv(100), b"")
         self.assertNotIn(self.transport, self.connected.reactor.readers)
+
+    def test_closingHoldsTheSegmentForTheFin(self) -> None:
+        """
+        Once the protocol is closing, a write is sent with C{MSG_MORE}, so
+        that the close that follows puts the FIN in the same segment; the
+        client reads everything, then end of file.  Before, writes are
+        sent plainly.
+        """
+        recorder = SendRecorder(self.transport.socket)
+        self.transport.socket = recorder  # type: ignore[assignment]
+        self.transport.write(b"greeting ")
+        self.connected.protocol.closing = True  # type: ignore[attr-defined]
+        self.transport.write(b"answer")
+        self.transport.loseConnection()
+        self.assertEqual(recorder.flags, [0, getattr(socket, "MSG_MORE", 0)])
+        self.connected.client.setblocking(True)
+        self.assertEqual(readToEnd(self.connected.client), b"greeting answer")
 
     def test_loseConnectionWaitsForBuffer(self) -> None:
         """

@@ -14,7 +14,9 @@ reactor iterations per connection.  asyncio's transports instead try the
 C{send} at once when nothing is buffered.  Here:
 
   - L{SendAtOnceServer} sends when nothing is buffered and closes when
-    nothing is left to send, without waiting for the next iteration;
+    nothing is left to send, without waiting for the next iteration; the
+    answer of a protocol that is closing goes with C{MSG_MORE}, so that it
+    and the FIN leave in one segment;
   - L{ReadAtOncePort} reads from the connections it has just accepted
     before it registers them, hands over to C{afterReads} (the request
     log's write, so that the answers it held go out now), and registers
