@@ -662,10 +662,16 @@ class DirectDispatchTests(SynchronousTestCase):
     def test_internals(self) -> None:
         """
         What L{_DirectPoll} takes over from: the reactor's iteration is its
-        C{doPoll}, over C{_poller}, C{_selectables} and C{_doReadOrWrite}.
+        C{doPoll}, over C{_poller}, C{_selectables}, C{_doReadOrWrite} and
+        C{_disconnectSelectable}.
         """
         self.assertIs(EPollReactor.doIteration, EPollReactor.doPoll)
-        for name in ("_poller", "_selectables", "_doReadOrWrite"):
+        for name in (
+            "_poller",
+            "_selectables",
+            "_doReadOrWrite",
+            "_disconnectSelectable",
+        ):
             self.assertTrue(hasattr(self.reactor, name), name)
 
     def test_onlyOnce(self) -> None:
@@ -700,6 +706,29 @@ class DirectDispatchTests(SynchronousTestCase):
         self.assertEqual(protocol.events, [b"late", ConnectionDone])
         self.assertEqual(protocol.system, "-")
         self.assertEqual(client.recv(100), b"answer")
+
+    def test_endOfInputDirectly(self) -> None:
+        """
+        A read event that is the client's half-close, dispatched directly,
+        ends the input as Twisted's dispatch does: the protocol hears
+        C{readConnectionLost} (and here closes).
+        """
+        factory = Recorders()
+        listening = Listening(self.reactor, factory)
+        self.addCleanup(listening.close)
+        client = listening.connect()
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+            if factory.built:
+                break
+        [(protocol, _)] = factory.built
+        self.assertEqual(protocol.events, [])
+        client.shutdown(socket.SHUT_WR)
+        for _ in range(20):
+            self.reactor.doIteration(0.1)
+            if protocol.events:
+                break
+        self.assertEqual(protocol.events, ["eof", ConnectionDone])
 
     def test_othersWithContext(self) -> None:
         """

@@ -7,8 +7,11 @@ behave as it assumes, so that an upgrade that changes them fails here.
 import socket
 import tempfile
 from pathlib import Path
+from select import EPOLLIN
+from typing import Any
 
 from twisted.internet import ssl, tcp
+from twisted.internet.epollreactor import EPollReactor
 from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.interfaces import IPushProducer, ITransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
@@ -78,7 +81,9 @@ class Connected:
     C{kind} on a L{MemoryReactor}, the client's end a plain socket.
     """
 
-    def __init__(self, kind: type[tcp.Server]) -> None:
+    def __init__(
+        self, kind: type[tcp.Server], reactor: MemoryReactor | None = None
+    ) -> None:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
@@ -86,7 +91,7 @@ class Connected:
         accepted, addr = listener.accept()
         listener.close()
         accepted.setblocking(False)
-        self.reactor = MemoryReactor()
+        self.reactor = MemoryReactor() if reactor is None else reactor
         self.protocol = Recorder()
         port = tcp.Port(0, Factory(), reactor=self.reactor)
         self.transport = kind(accepted, self.protocol, addr, port, 1, self.reactor)
@@ -332,6 +337,77 @@ class SendAtOnceTests(SynchronousTestCase):
         self.transport.write(b"late")
         self.connected.client.setblocking(True)
         self.assertEqual(self.connected.client.recv(100), b"")
+
+
+class EpollRegistrationTests(SynchronousTestCase):
+    """
+    On Twisted's epoll reactor, L{SendAtOnceServer} registers and
+    unregisters itself in one step, leaving the reactor and epoll as
+    Twisted's own C{addReader}/C{removeReader} leave them.
+    """
+
+    def connected(self, kind: type[tcp.Server]) -> Connected:
+        reactor = EPollReactor()
+        self.addCleanup(reactor._poller.close)
+        connected = Connected(kind, reactor)  # type: ignore[arg-type]
+        self.addCleanup(connected.close)
+        # Readable and writable, so that epoll reports what it watches.
+        connected.client.sendall(b"request")
+        return connected
+
+    def state(self, connected: Connected) -> tuple[object, ...]:
+        """
+        What the reactor and epoll know of the transport: whether it is
+        in the reactor's read set, its write set, its selectables, and the
+        events epoll reports for its descriptor.
+        """
+        reactor: Any = connected.reactor
+        fd = connected.transport.fileno()
+        events = dict(reactor._poller.poll(0)).get(fd, 0)
+        return (
+            fd in reactor._reads,
+            fd in reactor._writes,
+            reactor._selectables.get(fd) is connected.transport,
+            events,
+        )
+
+    def test_likeTwisted(self) -> None:
+        """
+        Every step of a sequence of starting and stopping reading and
+        writing leaves the same state as with Twisted's own transport.
+        """
+        fast = self.connected(SendAtOnceServer)
+        stock = self.connected(tcp.Server)
+        self.assertEqual(self.state(fast), self.state(stock))
+        self.assertEqual(self.state(fast), (True, False, True, EPOLLIN))
+        steps = [
+            "startWriting",
+            "stopReading",
+            "startReading",
+            "startReading",
+            "stopWriting",
+            "stopReading",
+            "stopReading",
+            "startReading",
+            "startWriting",
+            "stopWriting",
+            "stopReading",
+        ]
+        for step in steps:
+            getattr(fast.transport, step)()
+            getattr(stock.transport, step)()
+            self.assertEqual(self.state(fast), self.state(stock), step)
+        self.assertEqual(self.state(fast), (False, False, False, 0))
+
+    def test_otherReactors(self) -> None:
+        """
+        On any other reactor, registration is the reactor's own.
+        """
+        connected = Connected(SendAtOnceServer)
+        self.addCleanup(connected.close)
+        self.assertIn(connected.transport, connected.reactor.readers)
+        connected.transport.stopReading()
+        self.assertNotIn(connected.transport, connected.reactor.readers)
 
 
 class SendAtOnceInstallTests(SynchronousTestCase):

@@ -18,6 +18,10 @@ _log = Logger()
 
 #: What C{getnameinfo} is asked for an IPv6 peer, as Twisted asks it.
 _NUMERIC = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
+#: Module attributes the accept loop reads for every connection.
+_Socket = socket.SocketType
+_INET = socket.AF_INET
+_STREAM = socket.SOCK_STREAM
 
 
 class ReadAtOncePort(tcp.Port):
@@ -75,8 +79,10 @@ class ReadAtOncePort(tcp.Port):
         accept: Callable[[], tuple[int, Any]] = self.socket._accept  # type: ignore[union-attr]
         factory = self.factory
         assert factory is not None, "a listening port has its factory"
+        buildProtocol = factory.buildProtocol
         reactor = self.reactor
         addressType = self._addressType
+        keep = fresh.append
         batch = self.numberAccepts
         accepted = 0
         while accepted < batch:
@@ -89,15 +95,15 @@ class ReadAtOncePort(tcp.Port):
                 return
             accepted += 1
             if len(address) == 2:
-                family = socket.AF_INET
+                family = _INET
             else:
                 family = socket.AF_INET6
                 # As Twisted does: the scope ID, if the address has one.
                 host, _ = socket.getnameinfo(address, _NUMERIC)
                 address = (host, *address[1:])
-            skt = socket.SocketType(family, socket.SOCK_STREAM, 0, fd)
+            skt = _Socket(family, _STREAM, 0, fd)
             peer = addressType("TCP", *address)
-            protocol = factory.buildProtocol(peer)
+            protocol = buildProtocol(peer)
             if protocol is None:
                 skt.close()
                 continue
@@ -106,7 +112,7 @@ class ReadAtOncePort(tcp.Port):
             transport = SendAtOnceServer(
                 skt, protocol, address, self, sessionno, reactor, peer
             )
-            fresh.append(transport)
+            keep(transport)
             protocol.makeConnection(transport)
         # Twisted's scaling of its batches: grow while they fill up,
         # otherwise fit the last one.
