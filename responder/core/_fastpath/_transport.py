@@ -3,7 +3,6 @@ The transport of the fast path: a C{tcp.Server} that sends and closes at
 once, and reads at once when its port says so.
 """
 
-import select
 import socket
 import sys
 from typing import Any
@@ -14,15 +13,7 @@ from twisted.internet.interfaces import IProtocol, IReactorFDSet, ITransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-try:
-    from twisted.internet.epollreactor import EPollReactor
-except ImportError:  # pragma: no cover - not Linux
-    EPollReactor = None  # type: ignore[assignment,misc]
-
-#: The events Twisted's epoll reactor watches (none of it off Linux, where
-#: there is no such reactor).
-EPOLLIN: int = getattr(select, "EPOLLIN", 0)
-EPOLLOUT: int = getattr(select, "EPOLLOUT", 0)
+from ._registration import RegisteringServer
 
 _log = Logger()
 
@@ -38,7 +29,7 @@ TCPAddress = IPv4Address | IPv6Address
 _MORE: int = getattr(socket, "MSG_MORE", 0)
 
 
-class SendAtOnceServer(tcp.Server):
+class SendAtOnceServer(RegisteringServer):
     """
     A C{tcp.Server} that sends when its buffer is empty and closes when
     nothing is left to send, without waiting for the next reactor
@@ -52,16 +43,6 @@ class SendAtOnceServer(tcp.Server):
     #: per connection.
     _shouldShutdown = False
 
-    #: Whether registering for reading waits for L{release}.
-    _held = False
-    #: Whether the protocol wants to read, while registration is held.
-    _wantRead = False
-    #: Whether this transport may be registered for reading, or for
-    #: writing: only C{startReading} and C{startWriting} register it, so a
-    #: close can skip the reactor when it never was (a connection answered
-    #: as the port accepted it, or whose answer went out at once).
-    _reading = False
-    _writing = False
     #: The peer's address as the port built it for C{buildProtocol}.
     _peer: TCPAddress | None = None
 
@@ -83,7 +64,8 @@ class SendAtOnceServer(tcp.Server):
 
         @param peer: given by a L{ReadAtOncePort}: the address it built for
             C{buildProtocol}.  The port reads from the connection before it
-            registers it, so registering waits for L{release}.
+            registers it, so registering waits for
+            L{RegisteringServer.release}.
         """
         if peer is not None:
             self._held = True
@@ -139,67 +121,6 @@ class SendAtOnceServer(tcp.Server):
         peer = self._peer
         return super().getPeer() if peer is None else peer  # type: ignore[no-untyped-call]
 
-    def startReading(self) -> None:
-        """
-        Register for reading (unless the port holds registration): on
-        Twisted's epoll reactor, what its C{addReader} and C{_add} do, in
-        this one call rather than three (a socket is never one of the
-        files epoll refuses, which C{addReader} polls instead).
-        """
-        if self._held:
-            self._wantRead = True
-            return
-        self._reading = True
-        reactor: Any = self.reactor
-        if type(reactor) is not EPollReactor:
-            super().startReading()  # type: ignore[no-untyped-call]
-            return
-        fd = self.fileno()
-        reads = reactor._reads
-        if fd not in reads:
-            # As Twisted does: its own state changes only once epoll agrees.
-            if fd in reactor._writes:
-                reactor._poller.modify(fd, EPOLLIN | EPOLLOUT)
-            else:
-                reactor._poller.register(fd, EPOLLIN)
-            reads.add(fd)
-            reactor._selectables[fd] = self
-
-    def stopReading(self) -> None:
-        """
-        Unregister from reading: on Twisted's epoll reactor, what its
-        C{removeReader} and C{_remove} do, in this one call rather than
-        four.
-        """
-        if self._held:
-            self._wantRead = False
-            return
-        if not self._reading:
-            return
-        self._reading = False
-        reactor: Any = self.reactor
-        fd = self.fileno()
-        if type(reactor) is not EPollReactor or fd == -1:
-            super().stopReading()  # type: ignore[no-untyped-call]
-            return
-        reads = reactor._reads
-        if fd in reads:
-            if fd in reactor._writes:
-                reactor._poller.modify(fd, EPOLLOUT)
-            else:
-                del reactor._selectables[fd]
-                reactor._poller.unregister(fd)
-            reads.remove(fd)
-
-    def startWriting(self) -> None:
-        self._writing = True
-        super().startWriting()  # type: ignore[no-untyped-call]
-
-    def stopWriting(self) -> None:
-        if self._writing:
-            self._writing = False
-            super().stopWriting()  # type: ignore[no-untyped-call]
-
     def doRead(self) -> error.ConnectionLost | error.ConnectionDone | None:  # type: ignore[override]
         """
         Twisted's own C{tcp.Connection.doRead}, with its C{_dataReceived}
@@ -235,16 +156,6 @@ class SendAtOnceServer(tcp.Server):
                 self.readConnectionLost(Failure(why))
             else:
                 self.connectionLost(Failure(why))
-
-    def release(self) -> None:
-        """
-        Stop holding: register for reading if the connection is still open
-        and its protocol wants to read.
-        """
-        if self._held:
-            self._held = False
-            if self._wantRead and self.connected:
-                self.startReading()
 
     def _idle(self) -> bool:
         """
