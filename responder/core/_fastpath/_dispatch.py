@@ -11,12 +11,14 @@ from twisted.logger import Logger
 from twisted.python.log import callWithLogger
 
 try:
-    from twisted.internet.epollreactor import EPollReactor
+    from twisted.internet.epollreactor import EPollReactor as EPollReactor
 except ImportError:  # pragma: no cover - not Linux
     EPollReactor = None  # type: ignore[assignment,misc]
 
-#: The one event a port or a connection waiting for its request gets.
-_READABLE: int = getattr(select, "EPOLLIN", 0)
+#: The events Twisted's epoll reactor watches (none of it off Linux, where
+#: there is no such reactor).
+EPOLLIN: int = getattr(select, "EPOLLIN", 0)
+EPOLLOUT: int = getattr(select, "EPOLLOUT", 0)
 
 _log = Logger()
 
@@ -55,8 +57,8 @@ class _DirectPoll:
             kind = selectable.__class__
             if kind not in direct:
                 callWithLogger(selectable, doReadOrWrite, selectable, fd, event)
-            elif event == _READABLE and selectable.fileno() != -1:
-                # Twisted's _doReadOrWrite for the event a port or a
+            elif event == EPOLLIN and selectable.fileno() != -1:
+                # Twisted's _doReadOrWrite for the one event a port or a
                 # connection waiting for its request gets, written in:
                 # read, and lose the connection if reading says so (or
                 # raises).

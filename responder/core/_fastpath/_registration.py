@@ -3,20 +3,11 @@ Registering a fast path transport with the reactor: held until its port
 releases it, and on Twisted's epoll reactor in one call.
 """
 
-import select
 from typing import Any
 
 from twisted.internet import tcp
 
-try:
-    from twisted.internet.epollreactor import EPollReactor
-except ImportError:  # pragma: no cover - not Linux
-    EPollReactor = None  # type: ignore[assignment,misc]
-
-#: The events Twisted's epoll reactor watches (none of it off Linux, where
-#: there is no such reactor).
-EPOLLIN: int = getattr(select, "EPOLLIN", 0)
-EPOLLOUT: int = getattr(select, "EPOLLOUT", 0)
+from ._dispatch import EPOLLIN, EPOLLOUT, EPollReactor
 
 
 class RegisteringServer(tcp.Server):
